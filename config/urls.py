@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from core import views as core_views
+
+admin.site.site_header = "Technical support"
+admin.site.site_title = "Technical support"
+
+urlpatterns = [
+    path("health/", core_views.health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("account/", include("customers.urls")),
+    path("schedule/", include("schedule.urls")),
+    path("terms/", include("core.urls")),
+    path("", include("tickets.urls")),
+]

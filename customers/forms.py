@@ -1,0 +1,65 @@
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, Unit
+from products.models import Product
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("Customer code or e-mail"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "The customer code, e-mail or password is wrong. Passwords are case-sensitive."
+        ),
+    }
+
+
+class ProfileForm(forms.ModelForm):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        help_text=_("The language of the portal and of new tickets' e-mails."),
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["contact_name", "phone", "language"]
+
+
+class UnitRegisterForm(forms.Form):
+    product = forms.ModelChoiceField(
+        label=_("Product"),
+        queryset=Product.objects.filter(is_active=True, has_serial_number=True),
+        empty_label=_("Choose…"),
+    )
+    serial_number = forms.CharField(
+        label=_("Serial number"),
+        max_length=64,
+        help_text=_("As printed on the tool's label or shown by its software."),
+    )
+
+
+class UnitReportLostForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("What happened"),
+        choices=[(Unit.Status.LOST, _("Lost")), (Unit.Status.STOLEN, _("Stolen"))],
+        widget=forms.RadioSelect,
+    )
+    details = forms.CharField(
+        label=_("Circumstances"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("When and where; the police report number if there is one."),
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand that from now on this unit only accepts the report of its loss or theft."
+        )
+    )

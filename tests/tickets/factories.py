@@ -1,0 +1,33 @@
+import factory
+from django.utils import timezone
+
+from tests.core.factories import TermsVersionFactory
+from tests.customers.factories import CustomerFactory, UnitFactory
+from tickets.models import Ticket, TicketEvent
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A ticket stored directly, for reading tests; writing tests go through the services."""
+
+    class Meta:
+        model = Ticket
+
+    number = factory.Sequence(lambda n: 100_000 + n)
+    customer = factory.SubFactory(CustomerFactory)
+    unit = factory.SubFactory(UnitFactory, customer=factory.SelfAttribute("..customer"))
+    product = factory.SelfAttribute("unit.product")
+    serial_number = factory.SelfAttribute("unit.serial_number")
+    subject = factory.Sequence(lambda n: f"Problem {n}")
+    description = "It does not work."
+    vehicle_description = "Fiat Punto"
+    error_message = "Error 42"
+    terms_version = factory.SubFactory(TermsVersionFactory)
+    terms_accepted_at = factory.LazyFunction(timezone.now)
+    received_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def submitted(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            TicketEvent.objects.create(
+                ticket=obj, kind=TicketEvent.Kind.SUBMITTED, author=obj.customer.user
+            )

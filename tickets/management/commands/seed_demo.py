@@ -1,0 +1,260 @@
+import io
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from core.models import TermsVersion
+from customers.models import Customer, Unit
+from customers.services import customer_create, customer_suspend, unit_register, unit_report_lost
+from products.models import Product
+from schedule.gate import service_status
+from tickets.models import Attachment, Ticket
+from tickets.services import (
+    ticket_close,
+    ticket_create,
+    ticket_mark_duplicate,
+    ticket_reply_customer,
+    ticket_reply_staff,
+    ticket_take,
+)
+from tickets.uploads import clean_upload
+
+DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed for the demo on purpose
+
+DEMO_TERMS = """Demo terms of the technical support service (version DEMO-1).
+
+The managers publish the real terms from the administration: Portal > Terms versions.
+
+1. Support covers KESSv2, K-TAG, ECM Titanium, Powergate3+ and the Databank.
+2. Open one ticket per problem; every ticket gets a sequential number, and priority goes by the
+time of receipt. Support is given in Italian and English.
+3. Give every diagnostic detail the form asks for; you are responsible for errors and omissions.
+4. Service hours are shown on the home page; no service on holidays, closures and maintenance.
+"""
+
+CUSTOMERS = [
+    ("DEMO01", "Officina Rossi S.n.c.", "mario.rossi@example.com", "Mario Rossi", "it", "IT"),
+    ("DEMO02", "Garage Dupont", "claire.dupont@example.com", "Claire Dupont", "fr", "FR"),
+    ("DEMO03", "Smith Tuning Ltd", "john.smith@example.com", "John Smith", "en", "GB"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo world (products, customers, units, tickets in every status, staff)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            created = self.seed()
+        base = settings.PORTAL_BASE_URL
+        self.stdout.write(
+            self.style.SUCCESS("Demo world ready." if created else "Demo world already there.")
+        )
+        self.stdout.write(
+            f"\n  Portal:  {base}/\n"
+            f"  Admin:   {base}/admin/\n\n"
+            f"  Customers (code or e-mail, password {DEMO_PASSWORD}):\n"
+            + "".join(
+                f"    {code}  {email}  ({company})\n" for code, company, email, *_ in CUSTOMERS
+            )
+            + f"  Operator: operator / {DEMO_PASSWORD}\n"
+            f"  Manager:  manager / {DEMO_PASSWORD}\n"
+        )
+
+    def seed(self) -> bool:
+        if Customer.objects.filter(code="DEMO01").exists():
+            return False
+        user_model = get_user_model()
+        manager = user_model.objects.create_superuser(
+            "manager",
+            "manager@example.com",
+            DEMO_PASSWORD,
+            first_name="Giulia",
+            last_name="Bianchi",
+        )
+        operator = user_model.objects.create_user(
+            "operator",
+            "operator@example.com",
+            DEMO_PASSWORD,
+            is_staff=True,
+            first_name="Luca",
+            last_name="Verdi",
+        )
+        terms = TermsVersion.objects.filter(effective_from__lte=timezone.now()).first()
+        if terms is None:
+            terms = TermsVersion.objects.create(
+                version="DEMO-1",
+                effective_from=timezone.now() - timedelta(days=365),
+                text_it=DEMO_TERMS,
+                text_en=DEMO_TERMS,
+                text_fr=DEMO_TERMS,
+                created_by=manager,
+            )
+        products = {p.code: p for p in Product.objects.all()}
+        for code, version in [
+            ("kessv2-master", "3.213"),
+            ("ktag-master", "7.160"),
+            ("ecm-titanium", "1.61"),
+            ("powergate3-plus", "4.02"),
+        ]:
+            Product.objects.filter(code=code).update(latest_version=version)
+        products = {p.code: p for p in Product.objects.all()}
+
+        customers = {
+            code: customer_create(
+                code=code,
+                company=company,
+                email=email,
+                contact_name=contact,
+                language=language,
+                country=country,
+                password=DEMO_PASSWORD,
+            )
+            for code, company, email, contact, language, country in CUSTOMERS
+        }
+        rossi, dupont, smith = customers["DEMO01"], customers["DEMO02"], customers["DEMO03"]
+        kess = unit_register(
+            customer=rossi, product=products["kessv2-master"], serial_number="KM100123"
+        )
+        ktag = unit_register(
+            customer=rossi, product=products["ktag-master"], serial_number="KT200456"
+        )
+        ecm = unit_register(
+            customer=dupont, product=products["ecm-titanium"], serial_number="ECM3001"
+        )
+        pg3 = unit_register(
+            customer=smith, product=products["powergate3-plus"], serial_number="PG3-77001"
+        )
+        lost = unit_register(
+            customer=smith, product=products["kessv2-slave"], serial_number="KS900321"
+        )
+
+        instants = iter(_open_instants(count=12))
+
+        def open_ticket(customer, unit, subject, **extra):
+            fields = {
+                "vehicle_description": "Fiat Punto 1.3 Multijet 2012",
+                "vehicle_identification": "ZFA19900000123456",
+                "ecu_description": "Bosch EDC16C39",
+                "ecu_identification": "0281013409",
+                "software_version": "3.213",
+                "error_message": "Error 0x2A: checksum not corrected",
+                "operations": "Connected OBD, read ok, write failed at 87%. Retried twice.",
+            }
+            fields.update(extra)
+            return ticket_create(
+                customer=customer,
+                product=unit.product if unit else products["databank"],
+                unit=unit,
+                kind=Ticket.Kind.PROBLEM,
+                language="it" if customer.language == "it" else "en",
+                subject=subject,
+                description=f"{subject}. The problem is reproducible.",
+                terms_version=terms,
+                confirmed_new_problem=True,
+                at=next(instants),
+                **fields,
+            )
+
+        open_ticket(
+            rossi,
+            kess,
+            "Write fails at 87% on EDC16C39",
+            files=[(Attachment.Kind.SCREENSHOT, clean_upload(_demo_screenshot()))],
+        )
+        taken = open_ticket(
+            rossi, ktag, "Boot mode connection not detected", software_version="7.100"
+        )
+        ticket_take(ticket=taken, operator=operator)
+        waiting = open_ticket(dupont, ecm, "Driver not found for Siemens SID807")
+        ticket_take(ticket=waiting, operator=operator)
+        ticket_reply_staff(
+            ticket=waiting,
+            operator=operator,
+            new_status=Ticket.Status.WAITING_CUSTOMER,
+            body="Please send the LOG file of the last operation and a photo of the ECU label.",
+        )
+        answered = open_ticket(smith, pg3, "Powergate3+ update stops at 40%")
+        ticket_reply_staff(
+            ticket=answered,
+            operator=operator,
+            body="Please connect the Powergate3+ to another USB port and run the update again.",
+        )
+        ticket_reply_staff(
+            ticket=answered,
+            operator=operator,
+            is_public=False,
+            body="Known issue with USB hubs, see internal KB 112.",
+        )
+        closed = open_ticket(rossi, kess, "Checksum warning after reading")
+        ticket_reply_staff(
+            ticket=closed, operator=operator, body="Update to 3.213, then read again."
+        )
+        ticket_reply_customer(
+            ticket=closed, customer=rossi, body="Solved, thank you.", at=next(instants)
+        )
+        ticket_close(ticket=closed, user=rossi.user)
+        original = open_ticket(dupont, ecm, "Cannot open file from the Databank")
+        duplicate = open_ticket(dupont, ecm, "Databank file will not open", error_message="Err 12")
+        ticket_mark_duplicate(ticket=duplicate, original=original, operator=operator)
+        open_ticket(smith, None, "Databank: missing file for BMW 320d", software_version="")
+        unit_report_lost(unit=lost, status=Unit.Status.STOLEN, details="Van broken into on 2 May.")
+        ticket_create(
+            customer=smith,
+            product=lost.product,
+            unit=lost,
+            kind=Ticket.Kind.LOSS_REPORT,
+            language="en",
+            subject="KESSv2 Slave stolen",
+            description="Stolen from our van.",
+            terms_version=terms,
+            at=next(instants),
+        )
+        suspended = customer_create(
+            code="DEMO04",
+            company="Suspended Motors",
+            email="suspended@example.com",
+            contact_name="Paolo Neri",
+            language="it",
+            country="IT",
+            password=DEMO_PASSWORD,
+        )
+        customer_suspend(
+            customer=suspended,
+            reason="Counterfeit software found during a remote session (terms, §5).",
+        )
+        return True
+
+
+def _demo_screenshot() -> SimpleUploadedFile:
+    """Draw a fake error dialog, so the demo shows a thumbnail."""
+    image = Image.new("RGB", (640, 360), "#dfe3e8")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((120, 90, 520, 270), fill="white", outline="#8a929c", width=2)
+    draw.rectangle((120, 90, 520, 120), fill="#b3261e")
+    draw.text((135, 98), "KESSv2 - Error", fill="white")
+    draw.text((140, 150), "Error 0x2A: checksum not corrected", fill="black")
+    draw.text((140, 180), "Write aborted at 87%", fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return SimpleUploadedFile("error.png", buffer.getvalue(), content_type="image/png")
+
+
+def _open_instants(*, count: int) -> list[datetime]:
+    """Recent instants when the service was open, oldest first, so the demo obeys the calendar."""
+    zone = ZoneInfo(settings.SERVICE_TIME_ZONE)
+    day = timezone.localdate(timezone=zone) - timedelta(days=1)
+    found: list[datetime] = []
+    while len(found) < count and day > timezone.localdate(timezone=zone) - timedelta(days=120):
+        for hour_minute in (time(9, 15), time(11, 40), time(15, 5), time(16, 50)):
+            instant = datetime.combine(day, hour_minute, tzinfo=zone)
+            if service_status(at=instant).accepts_tickets:
+                found.append(instant)
+        day -= timedelta(days=1)
+    return sorted(found)[-count:]

@@ -1,0 +1,279 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TimeStampedModel
+
+
+class TicketCounter(models.Model):
+    """The single row that hands out ticket numbers; locked for the length of one insert."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("ticket counter")
+        verbose_name_plural = _("ticket counters")
+
+    def __str__(self):
+        return f"{self.name}: {self.last_number}"
+
+
+class Ticket(TimeStampedModel):
+    """A customer's request for technical support about one problem on one product."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        TAKEN = "taken", _("Taken in charge")
+        WAITING_CUSTOMER = "waiting", _("Waiting for the customer")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    class Kind(models.TextChoices):
+        PROBLEM = "problem", _("Technical problem")
+        LOSS_REPORT = "loss", _("Report of loss or theft")
+
+    OPEN_STATUSES = (Status.NEW, Status.TAKEN, Status.WAITING_CUSTOMER, Status.ANSWERED)
+
+    number = models.PositiveBigIntegerField(_("number"), unique=True, editable=False)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    product = models.ForeignKey(
+        "products.Product",
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    unit = models.ForeignKey(
+        "customers.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        null=True,
+        blank=True,
+    )
+    # Copied from the unit at submission: the ticket keeps what the customer saw.
+    serial_number = models.CharField(_("serial number"), max_length=64, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PROBLEM)
+    language = models.CharField(
+        _("language"), max_length=2, choices=settings.TICKET_LANGUAGES, default="it"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
+    subject = models.CharField(_("subject"), max_length=150)
+    vehicle_description = models.CharField(_("vehicle"), max_length=200, blank=True)
+    vehicle_identification = models.CharField(
+        _("vehicle identification"), max_length=100, blank=True
+    )
+    ecu_description = models.CharField(_("ECU"), max_length=200, blank=True)
+    ecu_identification = models.CharField(_("ECU identification"), max_length=100, blank=True)
+    software_version = models.CharField(_("software version"), max_length=40, blank=True)
+    software_outdated = models.BooleanField(_("older than the latest version"), default=False)
+    description = models.TextField(_("description of the problem"))
+    error_message = models.TextField(_("error message"), blank=True)
+    operations = models.TextField(_("operations performed and attempted fixes"), blank=True)
+    terms_version = models.ForeignKey(
+        "core.TermsVersion",
+        verbose_name=_("terms accepted"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    terms_accepted_at = models.DateTimeField(_("terms accepted at"))
+    received_at = models.DateTimeField(_("received at"))
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+        null=True,
+        blank=True,
+    )
+    taken_at = models.DateTimeField(_("taken in charge at"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("duplicate of"),
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-received_at"]
+        indexes = [
+            # The customer's own list, newest first, optionally by status.
+            models.Index(fields=["customer", "-received_at"], name="ticket_customer_recv_idx"),
+            models.Index(
+                fields=["customer", "status", "-received_at"], name="ticket_cust_status_idx"
+            ),
+            # The operators' queue: open tickets, oldest first.
+            models.Index(
+                fields=["received_at"],
+                name="ticket_queue_idx",
+                condition=~models.Q(status="closed"),
+            ),
+            models.Index(fields=["unit", "status"], name="ticket_unit_status_idx"),
+            models.Index(fields=["serial_number"], name="ticket_serial_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="closed") | models.Q(closed_at__isnull=False),
+                name="ticket_closed_has_closed_at",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="new")
+                | models.Q(assigned_to__isnull=False)
+                | models.Q(status="closed"),
+                name="ticket_worked_has_operator",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+
+class TicketEvent(models.Model):
+    """One line of a ticket's history; messages are events that carry a body."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        MESSAGE = "message", _("Message")
+        NOTE = "note", _("Internal note")
+        ATTACHMENT = "attachment", _("Attachment added")
+        STATUS = "status", _("Status changed")
+        ASSIGNED = "assigned", _("Taken in charge")
+        DUPLICATE = "duplicate", _("Marked as duplicate")
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Reopened")
+        REMOTE_REQUEST = "remote_request", _("Remote assistance requested")
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    is_public = models.BooleanField(
+        _("visible to the customer"),
+        default=True,
+        help_text=_("Internal notes are seen by staff only and never e-mailed."),
+    )
+    body = models.TextField(_("text"), blank=True)
+    old_status = models.CharField(_("old status"), max_length=10, blank=True)
+    new_status = models.CharField(_("new status"), max_length=10, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_time_idx")]
+
+    def __str__(self):
+        return f"#{self.ticket_id} {self.get_kind_display()}"
+
+    @property
+    def by_staff(self) -> bool:
+        return bool(self.author_id and self.author.is_staff)
+
+
+def attachment_path(instance, filename):
+    # The stored name is generated; the customer's name is kept for display only.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"attachments/{instance.created_on_path}/{uuid.uuid4().hex}.{suffix}"
+
+
+def thumbnail_path(instance, filename):
+    return f"thumbnails/{instance.created_on_path}/{uuid.uuid4().hex}.jpg"
+
+
+class Attachment(models.Model):
+    """A file a customer or an operator attached; staged (no ticket yet) while a form is pending."""
+
+    class Kind(models.TextChoices):
+        SCREENSHOT = "screenshot", _("Screenshot of the error")
+        ECU_PHOTO = "ecu_photo", _("Photo of the ECU")
+        CONNECTION_PHOTO = "connection_photo", _("Photo of the connections")
+        LOG = "log", _("Tool LOG file")
+        OTHER = "other", _("Other file")
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        null=True,
+        blank=True,
+    )
+    event = models.ForeignKey(
+        "tickets.TicketEvent",
+        verbose_name=_("event"),
+        on_delete=models.SET_NULL,
+        related_name="attachments",
+        null=True,
+        blank=True,
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    thumbnail = models.FileField(
+        _("thumbnail"), upload_to=thumbnail_path, max_length=200, blank=True
+    )
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="attachment_ticket_idx"),
+            models.Index(
+                fields=["uploaded_by", "created_at"],
+                name="attachment_staged_idx",
+                condition=models.Q(ticket__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def created_on_path(self) -> str:
+        return (self.created_at or timezone.now()).strftime("%Y/%m")
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

@@ -1,0 +1,61 @@
+from django.db.models import Prefetch, Q, QuerySet
+
+from customers.models import Customer
+from tickets.models import Attachment, Ticket, TicketEvent
+
+
+def ticket_list_for_customer(
+    *, customer: Customer, state: str = "all", query: str = ""
+) -> QuerySet[Ticket]:
+    """Return the customer's tickets, newest first, filtered by open/closed and number."""
+    tickets = Ticket.objects.filter(customer=customer).select_related("product")
+    if state == "open":
+        tickets = tickets.exclude(status=Ticket.Status.CLOSED)
+    elif state == "closed":
+        tickets = tickets.filter(status=Ticket.Status.CLOSED)
+    query = query.strip().lstrip("#")
+    if query:
+        if query.isdigit():
+            tickets = tickets.filter(Q(number=int(query)) | Q(serial_number__iexact=query))
+        else:
+            tickets = tickets.filter(serial_number__iexact=query)
+    return tickets.order_by("-received_at", "-number")
+
+
+def ticket_get_for_customer(*, customer: Customer, number: int) -> Ticket:
+    """Return one of the customer's tickets by number, or raise Ticket.DoesNotExist."""
+    return Ticket.objects.select_related(
+        "product", "unit", "terms_version", "duplicate_of", "customer"
+    ).get(customer=customer, number=number)
+
+
+def ticket_timeline(*, ticket: Ticket, include_internal: bool = False) -> QuerySet[TicketEvent]:
+    """Return a ticket's events in order with their authors and files."""
+    events = TicketEvent.objects.filter(ticket=ticket)
+    if not include_internal:
+        events = events.filter(is_public=True)
+    return (
+        events.select_related("author")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def attachment_get_for_user(*, user, pk: int) -> Attachment:
+    """Return an attachment the user may download, or raise Attachment.DoesNotExist.
+
+    Staff see every file; a customer sees files of its own tickets and its own staged uploads.
+    """
+    attachments = Attachment.objects.select_related("ticket")
+    if user.is_staff:
+        return attachments.get(pk=pk)
+    return attachments.get(
+        Q(ticket__customer__user=user) | Q(ticket__isnull=True, uploaded_by=user), pk=pk
+    )
+
+
+def attachment_list_staged(*, user) -> QuerySet[Attachment]:
+    """Return the files a user uploaded for a form not yet submitted."""
+    return Attachment.objects.filter(uploaded_by=user, ticket__isnull=True).order_by("created_at")

@@ -1,0 +1,466 @@
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.models import TermsVersion
+from core.selectors import terms_current
+from customers.models import Customer, Unit
+from products.models import Product
+from schedule.gate import require_service_open
+from tickets import events
+from tickets.models import Attachment, Ticket, TicketCounter, TicketEvent
+from tickets.uploads import CleanFile
+
+COUNTER_NAME = "ticket"
+
+NewFiles = Sequence[tuple[str, CleanFile]]
+
+
+# Attachments ------------------------------------------------------------------------------------
+
+
+def attachments_stage(*, user, files: NewFiles) -> list[Attachment]:
+    """Store cleaned files without a ticket yet, so that a form shown again keeps them."""
+    stored = _store_files(user=user, files=files)
+    try:
+        with transaction.atomic():
+            for attachment in stored:
+                attachment.save()
+    except Exception:
+        _delete_files(stored)
+        raise
+    return stored
+
+
+def _store_files(*, user, files: NewFiles) -> list[Attachment]:
+    """Write files to storage before any transaction, so that locks are held briefly."""
+    stored: list[Attachment] = []
+    try:
+        for kind, clean in files:
+            attachment = Attachment(
+                uploaded_by=user,
+                kind=kind,
+                original_name=clean.original_name,
+                content_type=clean.content_type,
+                size=clean.size,
+            )
+            attachment.file.save(clean.original_name, clean.content, save=False)
+            if clean.thumbnail is not None:
+                attachment.thumbnail.save("thumb.jpg", clean.thumbnail, save=False)
+            stored.append(attachment)
+    except Exception:
+        _delete_files(stored)
+        raise
+    return stored
+
+
+def _delete_files(attachments: Iterable[Attachment]) -> None:
+    for attachment in attachments:
+        for field in (attachment.file, attachment.thumbnail):
+            if field.name:
+                default_storage.delete(field.name)
+
+
+def _check_attachment_count(*, adding: int) -> None:
+    if adding > settings.ATTACHMENT_MAX_COUNT:
+        raise ValidationError(
+            _("Too many files: at most %(limit)s per message.")
+            % {"limit": settings.ATTACHMENT_MAX_COUNT}
+        )
+
+
+# Events -----------------------------------------------------------------------------------------
+
+
+def _event_record(
+    *,
+    ticket: Ticket,
+    kind: str,
+    author=None,
+    body: str = "",
+    is_public: bool = True,
+    old_status: str = "",
+    new_status: str = "",
+) -> TicketEvent:
+    event = TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        author=author,
+        body=body,
+        is_public=is_public,
+        old_status=old_status,
+        new_status=new_status,
+    )
+    events.publish(event=event)
+    return event
+
+
+def _status_set(*, ticket: Ticket, status: str, author, kind=TicketEvent.Kind.STATUS) -> None:
+    if ticket.status == status:
+        return
+    old = ticket.status
+    ticket.status = status
+    _event_record(ticket=ticket, kind=kind, author=author, old_status=old, new_status=status)
+
+
+# Customers' writes ------------------------------------------------------------------------------
+
+
+def _check_customer_can_write(*, customer: Customer, at: datetime | None) -> None:
+    require_service_open(at=at)
+    if customer.is_suspended:
+        raise PermissionDenied(
+            _("Your account is suspended: %(reason)s") % {"reason": customer.suspension_reason}
+        )
+
+
+def ticket_open_list_for_unit(*, unit: Unit):
+    """Return the unit's open tickets (the one-ticket-per-problem guard shows them)."""
+    return (
+        Ticket.objects.filter(unit=unit, status__in=Ticket.OPEN_STATUSES)
+        .only("pk", "number", "subject", "status", "received_at")
+        .order_by("received_at")
+    )
+
+
+def ticket_create(
+    *,
+    customer: Customer,
+    product: Product,
+    unit: Unit | None,
+    kind: str,
+    language: str,
+    subject: str,
+    description: str,
+    terms_version: TermsVersion,
+    vehicle_description: str = "",
+    vehicle_identification: str = "",
+    ecu_description: str = "",
+    ecu_identification: str = "",
+    software_version: str = "",
+    error_message: str = "",
+    operations: str = "",
+    files: NewFiles = (),
+    staged: Sequence[Attachment] = (),
+    confirmed_new_problem: bool = False,
+    at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket: check the rules, store files, then number and save it in one transaction."""
+    _check_customer_can_write(customer=customer, at=at)
+    errors: dict[str, list[str]] = {}
+    if unit is not None:
+        if unit.customer_id != customer.pk:
+            raise PermissionDenied(_("This unit is not yours."))
+        product = unit.product
+        if unit.is_lost_or_stolen and kind != Ticket.Kind.LOSS_REPORT:
+            errors.setdefault("unit", []).append(
+                _("This unit was reported lost or stolen: it only accepts that report.")
+            )
+    elif product.has_serial_number:
+        errors.setdefault("unit", []).append(_("Choose the unit (serial number) concerned."))
+    if kind == Ticket.Kind.PROBLEM:
+        if not (vehicle_description.strip() or ecu_description.strip()):
+            errors.setdefault("vehicle_description", []).append(
+                _("Describe the vehicle or the ECU you are working on.")
+            )
+        has_screenshot = any(k == Attachment.Kind.SCREENSHOT for k, _f in files) or any(
+            a.kind == Attachment.Kind.SCREENSHOT for a in staged
+        )
+        if not has_screenshot and not error_message.strip():
+            errors.setdefault("error_message", []).append(
+                _("Attach a screenshot of the error or, failing that, copy the error message.")
+            )
+    current = terms_current(at=at)
+    if current is None or terms_version.pk != current.pk:
+        errors.setdefault("accept_terms", []).append(
+            _("The terms have changed: read and accept the current version.")
+        )
+    if unit is not None and not confirmed_new_problem and ticket_open_list_for_unit(unit=unit):
+        errors.setdefault("confirm_new_problem", []).append(
+            _("This unit already has open tickets: confirm that this is a new problem.")
+        )
+    for attachment in staged:
+        if attachment.ticket_id is not None or attachment.uploaded_by_id != customer.user_id:
+            raise PermissionDenied(_("This file is not yours."))
+    _check_attachment_count(adding=len(files) + len(staged))
+    if errors:
+        raise ValidationError(errors)
+
+    stored = _store_files(user=customer.user, files=files)
+    now = at or timezone.now()
+    try:
+        with transaction.atomic():
+            counter, _created = TicketCounter.objects.select_for_update().get_or_create(
+                name=COUNTER_NAME
+            )
+            counter.last_number += 1
+            counter.save(update_fields=["last_number"])
+            ticket = Ticket.objects.create(
+                number=counter.last_number,
+                customer=customer,
+                product=product,
+                unit=unit,
+                serial_number=unit.serial_number if unit else "",
+                kind=kind,
+                language=language,
+                subject=subject.strip(),
+                description=description.strip(),
+                vehicle_description=vehicle_description.strip(),
+                vehicle_identification=vehicle_identification.strip(),
+                ecu_description=ecu_description.strip(),
+                ecu_identification=ecu_identification.strip(),
+                software_version=software_version.strip(),
+                software_outdated=product.is_version_outdated(software_version),
+                error_message=error_message.strip(),
+                operations=operations.strip(),
+                terms_version=terms_version,
+                terms_accepted_at=now,
+                received_at=now,
+            )
+            event = _event_record(
+                ticket=ticket, kind=TicketEvent.Kind.SUBMITTED, author=customer.user
+            )
+            _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
+    except Exception:
+        _delete_files(stored)
+        raise
+    return ticket
+
+
+def _attachments_attach(
+    *, ticket: Ticket, event: TicketEvent, new: Sequence[Attachment], staged: Sequence[Attachment]
+) -> None:
+    for attachment in new:
+        attachment.ticket = ticket
+        attachment.event = event
+    Attachment.objects.bulk_create(new)
+    if staged:
+        Attachment.objects.filter(pk__in=[a.pk for a in staged], ticket__isnull=True).update(
+            ticket=ticket, event=event
+        )
+
+
+def ticket_reply_customer(
+    *,
+    ticket: Ticket,
+    customer: Customer,
+    body: str,
+    files: NewFiles = (),
+    staged: Sequence[Attachment] = (),
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Add the customer's message; an answered ticket goes back to its operator."""
+    _check_customer_can_write(customer=customer, at=at)
+    if ticket.customer_id != customer.pk:
+        raise PermissionDenied
+    return _message_add(
+        ticket=ticket,
+        author=customer.user,
+        body=body,
+        files=files,
+        staged=staged,
+        is_public=True,
+        from_customer=True,
+    )
+
+
+def _message_add(
+    *,
+    ticket: Ticket,
+    author,
+    body: str,
+    files: NewFiles,
+    staged: Sequence[Attachment],
+    is_public: bool,
+    from_customer: bool,
+    new_status: str | None = None,
+) -> TicketEvent:
+    body = body.strip()
+    if not body and not files and not staged:
+        raise ValidationError({"body": [_("Write a message or attach a file.")]})
+    if not ticket.is_open:
+        raise ValidationError(_("This ticket is closed: open a new one for a new problem."))
+    _check_attachment_count(adding=len(files) + len(staged))
+    stored = _store_files(user=author, files=files)
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            if not ticket.is_open:
+                raise ValidationError(_("This ticket is closed: open a new one for a new problem."))
+            if not is_public:
+                kind = TicketEvent.Kind.NOTE
+            else:
+                kind = TicketEvent.Kind.MESSAGE if body else TicketEvent.Kind.ATTACHMENT
+            event = _event_record(
+                ticket=ticket, kind=kind, author=author, body=body, is_public=is_public
+            )
+            _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
+            fields = ["updated_at"]
+            if from_customer:
+                if ticket.status in (Ticket.Status.ANSWERED, Ticket.Status.WAITING_CUSTOMER):
+                    target = Ticket.Status.TAKEN if ticket.assigned_to_id else Ticket.Status.NEW
+                    reopening = ticket.status == Ticket.Status.ANSWERED
+                    _status_set(
+                        ticket=ticket,
+                        status=target,
+                        author=author,
+                        kind=TicketEvent.Kind.REOPENED if reopening else TicketEvent.Kind.STATUS,
+                    )
+                    fields.append("status")
+            elif is_public:
+                if ticket.first_response_at is None:
+                    ticket.first_response_at = event.created_at
+                    fields.append("first_response_at")
+                if new_status and new_status != ticket.status:
+                    _status_set(ticket=ticket, status=new_status, author=author)
+                    fields.append("status")
+            ticket.save(update_fields=fields)
+    except Exception:
+        _delete_files(stored)
+        raise
+    return event
+
+
+# Staff's writes (the admin calls these; the calendar binds customers, not staff) ----------------
+
+
+def ticket_take(*, ticket: Ticket, operator) -> Ticket:
+    """Assign a ticket to an operator and mark it taken in charge."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if not ticket.is_open:
+            raise ValidationError(_("This ticket is closed."))
+        if ticket.assigned_to_id == operator.pk:
+            return ticket
+        ticket.assigned_to = operator
+        ticket.taken_at = timezone.now()
+        old = ticket.status
+        if ticket.status == Ticket.Status.NEW:
+            ticket.status = Ticket.Status.TAKEN
+        _event_record(
+            ticket=ticket,
+            kind=TicketEvent.Kind.ASSIGNED,
+            author=operator,
+            old_status=old,
+            new_status=ticket.status,
+        )
+        ticket.save(update_fields=["assigned_to", "taken_at", "status", "updated_at"])
+    return ticket
+
+
+def ticket_take_next(*, operator) -> Ticket | None:
+    """Give the operator the oldest unassigned ticket; concurrent callers get different ones."""
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(skip_locked=True)
+            .filter(status=Ticket.Status.NEW, assigned_to__isnull=True)
+            .order_by("received_at", "number")
+            .first()
+        )
+        if ticket is None:
+            return None
+        return ticket_take(ticket=ticket, operator=operator)
+
+
+def ticket_reply_staff(
+    *,
+    ticket: Ticket,
+    operator,
+    body: str,
+    is_public: bool = True,
+    new_status: str | None = Ticket.Status.ANSWERED,
+    files: NewFiles = (),
+) -> TicketEvent:
+    """Add an operator's public answer (by default the ticket becomes answered) or internal note."""
+    if ticket.assigned_to_id is None and is_public:
+        ticket = ticket_take(ticket=ticket, operator=operator)
+    return _message_add(
+        ticket=ticket,
+        author=operator,
+        body=body,
+        files=files,
+        staged=(),
+        is_public=is_public,
+        from_customer=False,
+        new_status=new_status if is_public else None,
+    )
+
+
+def ticket_status_change(*, ticket: Ticket, operator, status: str) -> Ticket:
+    """Move an open ticket to another open status."""
+    if status == Ticket.Status.CLOSED:
+        return ticket_close(ticket=ticket, user=operator)
+    if status not in Ticket.OPEN_STATUSES:
+        raise ValidationError({"status": [_("Unknown status.")]})
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if not ticket.is_open:
+            raise ValidationError(_("This ticket is closed."))
+        if status != Ticket.Status.NEW and ticket.assigned_to_id is None:
+            ticket.assigned_to = operator
+            ticket.taken_at = timezone.now()
+        _status_set(ticket=ticket, status=status, author=operator)
+        ticket.save(update_fields=["status", "assigned_to", "taken_at", "updated_at"])
+    return ticket
+
+
+def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
+    """Close a ticket, by its customer or by an operator."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if not ticket.is_open:
+            raise ValidationError(_("This ticket is already closed."))
+        old = ticket.status
+        ticket.status = Ticket.Status.CLOSED
+        ticket.closed_at = timezone.now()
+        _event_record(
+            ticket=ticket,
+            kind=TicketEvent.Kind.CLOSED,
+            author=user,
+            body=body.strip(),
+            old_status=old,
+            new_status=ticket.status,
+        )
+        ticket.save(update_fields=["status", "closed_at", "updated_at"])
+    return ticket
+
+
+def ticket_close_by_customer(*, ticket: Ticket, customer: Customer) -> Ticket:
+    """Close one's own ticket; allowed whatever the calendar says: it asks nothing of staff."""
+    if ticket.customer_id != customer.pk:
+        raise PermissionDenied
+    return ticket_close(ticket=ticket, user=customer.user)
+
+
+def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Ticket:
+    """Close a ticket as a duplicate of another one, which survives."""
+    if original.pk == ticket.pk:
+        raise ValidationError(_("A ticket cannot duplicate itself."))
+    if original.customer_id != ticket.customer_id:
+        raise ValidationError(_("The surviving ticket must belong to the same customer."))
+    if original.duplicate_of_id == ticket.pk:
+        raise ValidationError(_("That ticket is already a duplicate of this one."))
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if not ticket.is_open:
+            raise ValidationError(_("This ticket is already closed."))
+        old = ticket.status
+        ticket.duplicate_of = original
+        ticket.status = Ticket.Status.CLOSED
+        ticket.closed_at = timezone.now()
+        _event_record(
+            ticket=ticket,
+            kind=TicketEvent.Kind.DUPLICATE,
+            author=operator,
+            body=_("Duplicate of ticket #%(number)s.") % {"number": original.number},
+            old_status=old,
+            new_status=ticket.status,
+        )
+        ticket.save(update_fields=["duplicate_of", "status", "closed_at", "updated_at"])
+    return ticket

@@ -1,0 +1,134 @@
+"""Check and clean uploaded files before anything is stored.
+
+Images are decoded by Pillow restricted to the formats their name claims, fully loaded (a
+truncated or bomb file fails here, not later), turned upright and re-encoded without metadata,
+so a workshop's GPS position never leaves the EXIF block of a phone photo.
+"""
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}
+TEXT_SUFFIXES = {".log", ".txt", ".csv", ".xml", ".ini"}
+BINARY_SIGNATURES = {".zip": (b"PK\x03\x04", b"PK\x05\x06"), ".pdf": (b"%PDF-",)}
+ALLOWED_SUFFIXES = sorted({*IMAGE_FORMATS, *TEXT_SUFFIXES, *BINARY_SIGNATURES})
+THUMBNAIL_SIZE = (320, 320)
+
+
+@dataclass
+class CleanFile:
+    """An upload that passed every check, ready to be stored."""
+
+    original_name: str
+    content: ContentFile
+    content_type: str
+    thumbnail: ContentFile | None = None
+
+    @property
+    def size(self) -> int:
+        return self.content.size
+
+
+def clean_upload(upload, *, images_only: bool = False) -> CleanFile:
+    """Validate one uploaded file and return its cleaned content, or raise ValidationError."""
+    name = os.path.basename(upload.name or "")[:255] or "file"
+    suffix = os.path.splitext(name)[1].lower()
+    if upload.size > settings.ATTACHMENT_MAX_SIZE:
+        raise ValidationError(
+            _("“%(name)s” is %(size)s; the limit is %(limit)s per file."),
+            params={
+                "name": name,
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(settings.ATTACHMENT_MAX_SIZE),
+            },
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise ValidationError(_("“%(name)s” is empty."), params={"name": name}, code="empty")
+    allowed = sorted(IMAGE_FORMATS) if images_only else ALLOWED_SUFFIXES
+    if suffix not in allowed:
+        raise ValidationError(
+            _("“%(name)s”: this type of file is not accepted. Accepted: %(allowed)s."),
+            params={"name": name, "allowed": ", ".join(allowed)},
+            code="type",
+        )
+    data = b"".join(upload.chunks())
+    if suffix in IMAGE_FORMATS:
+        return _clean_image(name=name, data=data, image_format=IMAGE_FORMATS[suffix])
+    if suffix in TEXT_SUFFIXES:
+        if b"\x00" in data[:8192]:
+            raise ValidationError(
+                _("“%(name)s” is not a text file."), params={"name": name}, code="content"
+            )
+        return CleanFile(name, ContentFile(data), "text/plain")
+    if not data.startswith(BINARY_SIGNATURES[suffix]):
+        raise ValidationError(
+            _("“%(name)s” is not really a %(type)s file."),
+            params={"name": name, "type": suffix[1:].upper()},
+            code="content",
+        )
+    content_type = "application/zip" if suffix == ".zip" else "application/pdf"
+    return CleanFile(name, ContentFile(data), content_type)
+
+
+def _clean_image(*, name: str, data: bytes, image_format: str) -> CleanFile:
+    invalid = ValidationError(
+        _("“%(name)s” is not a valid %(type)s image, or it is damaged."),
+        params={"name": name, "type": image_format},
+        code="image",
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[image_format])
+            width, height = image.size
+            if width * height > settings.ATTACHMENT_MAX_IMAGE_PIXELS:
+                raise ValidationError(
+                    _("“%(name)s” is too large (%(width)s by %(height)s pixels)."),
+                    params={"name": name, "width": width, "height": height},
+                    code="pixels",
+                )
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except ValidationError:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
+        raise invalid from exc
+
+    out = io.BytesIO()
+    if image_format == "JPEG":
+        image.convert("RGB").save(out, "JPEG", quality=90, optimize=True)
+        content_type, suffix = "image/jpeg", ".jpg"
+    else:
+        # PNG keeps screenshots sharp; WebP and BMP are normalised to PNG as well.
+        if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            image = image.convert("RGBA")
+        image.save(out, "PNG", optimize=True)
+        content_type, suffix = "image/png", ".png"
+    stem = os.path.splitext(name)[0]
+    thumb = image.copy()
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumb_out = io.BytesIO()
+    thumb.convert("RGB").save(thumb_out, "JPEG", quality=80)
+    return CleanFile(
+        original_name=stem + suffix,
+        content=ContentFile(out.getvalue()),
+        content_type=content_type,
+        thumbnail=ContentFile(thumb_out.getvalue()),
+    )

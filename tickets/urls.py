@@ -1,0 +1,20 @@
+from django.urls import path
+
+from tickets import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("tickets/", views.TicketListView.as_view(), name="list"),
+    path("tickets/new/", views.TicketCreateView.as_view(), name="create"),
+    path("tickets/<int:number>/", views.TicketDetailView.as_view(), name="detail"),
+    path("tickets/<int:number>/reply/", views.TicketReplyView.as_view(), name="reply"),
+    path("tickets/<int:number>/close/", views.TicketCloseView.as_view(), name="close"),
+    path("files/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment"),
+    path(
+        "files/<int:pk>/thumbnail/",
+        views.AttachmentDownloadView.as_view(thumbnail=True),
+        name="attachment-thumbnail",
+    ),
+]

@@ -1,0 +1,264 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from core.models import TermsVersion
+from core.selectors import terms_current
+from customers.mixins import CustomerRequiredMixin
+from schedule.gate import ServiceClosedError
+from tickets.forms import TicketCreateForm, TicketReplyForm
+from tickets.models import Attachment, Ticket
+from tickets.selectors import (
+    attachment_get_for_user,
+    ticket_get_for_customer,
+    ticket_list_for_customer,
+    ticket_timeline,
+)
+from tickets.services import (
+    attachments_stage,
+    ticket_close_by_customer,
+    ticket_create,
+    ticket_open_list_for_unit,
+    ticket_reply_customer,
+)
+
+PAGE_SIZE = 20
+
+
+def _keep_files_for_retry(request, form) -> None:
+    """Store the files that passed validation, so the form shown again does not lose them."""
+    new = form.new_files()
+    kept = [str(a.pk) for a in form.staged_files()]
+    if new:
+        kept += [str(a.pk) for a in attachments_stage(user=request.user, files=new)]
+    form.data = form.data.copy()
+    form.data.setlist("staged", kept)
+
+
+def _apply_service_errors(form, exc: ValidationError, field_map=None) -> None:
+    field_map = field_map or {}
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field_map.get(field, field)
+            form.add_error(target if target in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _service_status(request):
+    return request.service_status
+
+
+class HomeView(View):
+    def get(self, request):
+        customer = (
+            getattr(request.user, "customer", None) if request.user.is_authenticated else None
+        )
+        context = {"service": _service_status(request)}
+        if customer is not None:
+            tickets = ticket_list_for_customer(customer=customer, state="open")
+            context["open_tickets"] = list(tickets[:5])
+            context["recent_closed"] = list(
+                ticket_list_for_customer(customer=customer, state="closed")[:3]
+            )
+        return render(request, "tickets/home.html", context)
+
+
+class TicketListView(CustomerRequiredMixin, View):
+    def get(self, request):
+        state = request.GET.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            state = "open"
+        query = request.GET.get("q", "")[:40]
+        tickets = ticket_list_for_customer(customer=self.customer, state=state, query=query)
+        paginator = Paginator(tickets, PAGE_SIZE, allow_empty_first_page=True)
+        page = paginator.get_page(request.GET.get("page"))
+        return render(
+            request,
+            "tickets/ticket_list.html",
+            {"page": page, "tickets": page.object_list, "state": state, "query": query},
+        )
+
+
+class TicketCreateView(CustomerRequiredMixin, View):
+    def get(self, request):
+        terms = terms_current()
+        initial = {}
+        unit_pk = request.GET.get("unit", "")
+        if unit_pk.isdigit():
+            initial["target"] = f"unit:{unit_pk}"
+        if request.GET.get("kind") == Ticket.Kind.LOSS_REPORT:
+            initial["kind"] = Ticket.Kind.LOSS_REPORT
+        form = TicketCreateForm(customer=self.customer, terms_version=terms, initial=initial)
+        return self.render(request, form, terms)
+
+    def post(self, request):
+        terms = terms_current()
+        form = TicketCreateForm(
+            request.POST, request.FILES, customer=self.customer, terms_version=terms
+        )
+        closed = None
+        if form.is_valid():
+            data = form.cleaned_data
+            product, unit = data["target"]
+            try:
+                ticket = ticket_create(
+                    customer=self.customer,
+                    product=product,
+                    unit=unit,
+                    kind=data["kind"],
+                    language=data["language"],
+                    subject=data["subject"],
+                    description=data["description"],
+                    terms_version=TermsVersion.objects.filter(pk=data["terms_version"]).first()
+                    or TermsVersion(pk=0),
+                    vehicle_description=data["vehicle_description"],
+                    vehicle_identification=data["vehicle_identification"],
+                    ecu_description=data["ecu_description"],
+                    ecu_identification=data["ecu_identification"],
+                    software_version=data["software_version"],
+                    error_message=data["error_message"],
+                    operations=data["operations"],
+                    files=form.new_files(),
+                    staged=form.staged_files(),
+                    confirmed_new_problem=data["confirm_new_problem"],
+                )
+            except ServiceClosedError as exc:
+                closed = exc.status
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                _apply_service_errors(form, exc, {"unit": "target"})
+            else:
+                messages.success(
+                    request,
+                    _("Ticket #%(number)s received. We will e-mail you at every update.")
+                    % {"number": ticket.number},
+                )
+                return redirect("tickets:detail", number=ticket.number)
+        _keep_files_for_retry(request, form)
+        return self.render(request, form, terms, closed=closed, status=400)
+
+    def render(self, request, form, terms, closed=None, status=200):
+        unit = form.unit if form.is_bound else None
+        return render(
+            request,
+            "tickets/ticket_form.html",
+            {
+                "form": form,
+                "terms": terms,
+                "closed": closed,
+                "open_tickets": list(ticket_open_list_for_unit(unit=unit)) if unit else [],
+                "software_warning": form.software_warning() if form.is_bound else None,
+            },
+            status=status,
+        )
+
+
+class TicketDetailView(CustomerRequiredMixin, View):
+    def get_ticket(self, number):
+        try:
+            return ticket_get_for_customer(customer=self.customer, number=number)
+        except Ticket.DoesNotExist as exc:
+            # 404, not 403: numbers are sequential and easy to guess.
+            raise Http404("No such ticket.") from exc
+
+    def get(self, request, number):
+        ticket = self.get_ticket(number)
+        form = TicketReplyForm(user=request.user)
+        return self.render(request, ticket, form)
+
+    def render(self, request, ticket, form, closed=None, status=200):
+        return render(
+            request,
+            "tickets/ticket_detail.html",
+            {
+                "ticket": ticket,
+                "events": ticket_timeline(ticket=ticket),
+                "form": form,
+                "closed": closed,
+            },
+            status=status,
+        )
+
+
+class TicketReplyView(TicketDetailView):
+    def get(self, request, number):
+        return redirect("tickets:detail", number=number)
+
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        form = TicketReplyForm(request.POST, request.FILES, user=request.user)
+        closed = None
+        if form.is_valid():
+            try:
+                ticket_reply_customer(
+                    ticket=ticket,
+                    customer=self.customer,
+                    body=form.cleaned_data["body"],
+                    files=form.new_files(),
+                    staged=form.staged_files(),
+                )
+            except ServiceClosedError as exc:
+                closed = exc.status
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                _apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Your message has been added to the ticket."))
+                return redirect(reverse("tickets:detail", args=[ticket.number]) + "#latest")
+        _keep_files_for_retry(request, form)
+        return self.render(request, ticket, form, closed=closed, status=400)
+
+
+class TicketCloseView(TicketDetailView):
+    def get(self, request, number):
+        return redirect("tickets:detail", number=number)
+
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        try:
+            ticket_close_by_customer(ticket=ticket, customer=self.customer)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("Ticket #%(number)s is closed.") % {"number": ticket.number}
+            )
+        return redirect("tickets:detail", number=ticket.number)
+
+
+class AttachmentDownloadView(View):
+    """Serve a private file to its ticket's customer or to staff; 404 for anyone else."""
+
+    thumbnail = False
+
+    def get(self, request, pk):
+        if not request.user.is_authenticated:
+            raise Http404
+        try:
+            attachment = attachment_get_for_user(user=request.user, pk=pk)
+        except Attachment.DoesNotExist as exc:
+            raise Http404 from exc
+        field = attachment.thumbnail if self.thumbnail else attachment.file
+        if not field.name:
+            raise Http404
+        if self.thumbnail:
+            response = FileResponse(field.open("rb"), content_type="image/jpeg")
+        else:
+            response = FileResponse(
+                field.open("rb"),
+                as_attachment=True,
+                filename=attachment.original_name,
+                content_type=attachment.content_type,
+            )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
