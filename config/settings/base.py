@@ -62,6 +62,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "core.context_processors.portal",
+                "schedule.context_processors.notices",
             ],
         },
     },
@@ -166,12 +167,16 @@ CACHES = {
     )
 }
 
-# Product rules --------------------------------------------------------------------------------
+# Service calendar (schedule app) ----------------------------------------------------------------
 HOLIDAYS_COUNTRY = env("HOLIDAYS_COUNTRY", default="IT")
 HOLIDAYS_SUBDIVISION = env("HOLIDAYS_SUBDIVISION", default=None)
 SERVICE_TIME_ZONE = env("SERVICE_TIME_ZONE", default="Europe/Rome")
 # Whether "outside service hours" closes ticket creation and replies like a holiday does.
 SERVICE_GATE_OUTSIDE_HOURS = env.bool("SERVICE_GATE_OUTSIDE_HOURS", default=True)
+
+# Notifications (notifications app) ----------------------------------------------------------------
+
+# Operators, managers and remote assistance --------------------------------------------------------
 TEAMVIEWER_DOWNLOAD_URL = env(
     "TEAMVIEWER_DOWNLOAD_URL", default="https://databank.example.com/software/teamviewer"
 )
