@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/ticket_portal
 TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo $(PG_URL) || echo sqlite:///var/test.sqlite3)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install system-deps messages lint format bench clean
+.PHONY: run test install system-deps messages messages-update lint format bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ system-deps:
 
 messages: $(STAMP)
 	@$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+
+# After changing interface text: refresh the catalogues, translate, then `make messages`.
+messages-update: $(STAMP)
+	$(BIN)/python manage.py makemessages -l it -l fr --no-obsolete \
+	  --ignore ".venv/*" --ignore "tests/*" --ignore "var/*" --ignore "bench/*"
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -186,7 +186,8 @@ class TicketEvent(models.Model):
     body = models.TextField(_("text"), blank=True)
     old_status = models.CharField(_("old status"), max_length=10, blank=True)
     new_status = models.CharField(_("new status"), max_length=10, blank=True)
-    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    # A default, not auto_now_add: a submission back-dated with `at=` keeps its own instant.
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("ticket event")

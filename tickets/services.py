@@ -87,8 +87,10 @@ def _event_record(
     is_public: bool = True,
     old_status: str = "",
     new_status: str = "",
+    at: datetime | None = None,
 ) -> TicketEvent:
     event = TicketEvent.objects.create(
+        created_at=at or timezone.now(),
         ticket=ticket,
         kind=kind,
         author=author,
@@ -224,7 +226,7 @@ def ticket_create(
                 received_at=now,
             )
             event = _event_record(
-                ticket=ticket, kind=TicketEvent.Kind.SUBMITTED, author=customer.user
+                ticket=ticket, kind=TicketEvent.Kind.SUBMITTED, author=customer.user, at=now
             )
             _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
     except Exception:
