@@ -1,0 +1,142 @@
+"""Managers edit the calendar here; every save and delete goes through schedule.services."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from schedule import services
+from schedule.models import Closure, Maintenance, Notice, ServiceHours
+
+
+class ServiceWriteAdmin(admin.ModelAdmin):
+    """Route saves and deletes through the calendar's services (they refresh the cache)."""
+
+    def save_model(self, request, obj, form, change):
+        self.service_save(obj)
+
+    def delete_model(self, request, obj):
+        self.service_delete(obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.service_delete(obj)
+
+    def service_save(self, obj):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def service_delete(self, obj):  # pragma: no cover
+        raise NotImplementedError
+
+
+class ServiceHoursForm(forms.ModelForm):
+    class Meta:
+        model = ServiceHours
+        fields = ["weekday", "opens_at", "closes_at"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                candidate = ServiceHours(
+                    pk=self.instance.pk,
+                    weekday=cleaned.get("weekday"),
+                    opens_at=cleaned.get("opens_at"),
+                    closes_at=cleaned.get("closes_at"),
+                )
+                services.service_hours_check(hours=candidate)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
+@admin.register(ServiceHours)
+class ServiceHoursAdmin(ServiceWriteAdmin):
+    form = ServiceHoursForm
+    list_display = ["weekday", "opens_at", "closes_at"]
+    list_filter = ["weekday"]
+    ordering = ["weekday", "opens_at"]
+
+    def service_save(self, obj):
+        services.service_hours_save(hours=obj)
+
+    def service_delete(self, obj):
+        services.service_hours_delete(hours=obj)
+
+
+@admin.register(Closure)
+class ClosureAdmin(ServiceWriteAdmin):
+    list_display = ["title_it", "first_day", "last_day", "recurs_yearly"]
+    list_filter = ["recurs_yearly"]
+    search_fields = ["title_it", "title_en", "title_fr"]
+    date_hierarchy = "first_day"
+    fieldsets = [
+        (None, {"fields": ["first_day", "last_day", "recurs_yearly"]}),
+        (_("Title"), {"fields": ["title_it", "title_en", "title_fr"]}),
+    ]
+
+    def service_save(self, obj):
+        services.closure_save(closure=obj)
+
+    def service_delete(self, obj):
+        services.closure_delete(closure=obj)
+
+
+class MaintenanceForm(forms.ModelForm):
+    class Meta:
+        model = Maintenance
+        fields = ["starts_at", "ends_at", "is_urgent", "text_it", "text_en", "text_fr"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if {"starts_at", "ends_at"} <= cleaned.keys() and not self.errors:
+            try:
+                services.maintenance_check(
+                    starts_at=cleaned["starts_at"],
+                    ends_at=cleaned["ends_at"],
+                    is_urgent=cleaned.get("is_urgent", False),
+                    previous_start=self.initial.get("starts_at") if self.instance.pk else None,
+                )
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(ServiceWriteAdmin):
+    form = MaintenanceForm
+    list_display = ["starts_at", "ends_at", "is_urgent", "text_it"]
+    list_filter = ["is_urgent"]
+    date_hierarchy = "starts_at"
+
+    def service_save(self, obj):
+        services.maintenance_save(maintenance=obj)
+
+    def service_delete(self, obj):
+        services.maintenance_delete(maintenance=obj)
+
+
+@admin.register(Notice)
+class NoticeAdmin(ServiceWriteAdmin):
+    list_display = ["text_it", "severity", "source", "publish_from", "publish_until"]
+    list_filter = ["severity", "source"]
+    search_fields = ["text_it", "text_en", "text_fr"]
+    readonly_fields = ["source", "closure", "maintenance"]
+    list_select_related = ["closure", "maintenance"]
+    fields = [
+        "severity",
+        "publish_from",
+        "publish_until",
+        "text_it",
+        "text_en",
+        "text_fr",
+        "source",
+        "closure",
+        "maintenance",
+    ]
+
+    def service_save(self, obj):
+        services.notice_save(notice=obj)
+
+    def service_delete(self, obj):
+        services.notice_delete(notice=obj)

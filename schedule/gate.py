@@ -7,17 +7,22 @@ with service hours.
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+
+from schedule.calendar import pick_language
+from schedule.selectors import calendar_current
 
 
 class ServiceState(models.TextChoices):
-    OPEN = "open", _("Open")
-    OUTSIDE_HOURS = "outside_hours", _("Outside service hours")
-    HOLIDAY = "holiday", _("National holiday")
-    CLOSURE = "closure", _("Company closure")
-    MAINTENANCE = "maintenance", _("Extraordinary maintenance")
+    OPEN = "open", gettext_lazy("Open")
+    OUTSIDE_HOURS = "outside_hours", gettext_lazy("Outside service hours")
+    HOLIDAY = "holiday", gettext_lazy("National holiday")
+    CLOSURE = "closure", gettext_lazy("Company closure")
+    MAINTENANCE = "maintenance", gettext_lazy("Extraordinary maintenance")
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,8 @@ class ServiceStatus:
     reason: str
     next_opening: datetime | None
     at: datetime
+    # When the present state ends: the close of the current hours, the end of the maintenance.
+    until: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -34,11 +41,16 @@ class ServiceStatus:
     @property
     def accepts_tickets(self) -> bool:
         """Whether customers may open tickets and reply right now."""
+        if self.state == ServiceState.OUTSIDE_HOURS:
+            return not settings.SERVICE_GATE_OUTSIDE_HOURS
         return self.is_open
 
     @property
     def portal_reachable(self) -> bool:
         return self.state != ServiceState.MAINTENANCE
+
+    def get_state_display(self) -> str:
+        return str(ServiceState(self.state).label)
 
 
 class ServiceClosedError(Exception):
@@ -52,7 +64,52 @@ class ServiceClosedError(Exception):
 def service_status(*, at: datetime | None = None) -> ServiceStatus:
     """Return the service state at an instant, why, and when the service opens next."""
     at = at or timezone.now()
-    return ServiceStatus(state=ServiceState.OPEN, reason="", next_opening=None, at=at)
+    calendar = calendar_current()
+    language = get_language()
+
+    def opening() -> datetime | None:
+        found = calendar.next_opening(at)
+        return found.astimezone(calendar.zone) if found else None
+
+    window = calendar.maintenance_at(at)
+    if window is not None:
+        text = pick_language(window.texts, language)
+        reason = _("The portal is closed for extraordinary maintenance.")
+        until = calendar.downtime_end(at)
+        return ServiceStatus(
+            state=ServiceState.MAINTENANCE,
+            reason=f"{reason} {text}".strip(),
+            next_opening=opening(),
+            at=at,
+            until=until.astimezone(calendar.zone) if until else None,
+        )
+    off = calendar.day_off(calendar.local_date(at))
+    if off is not None:
+        name = pick_language(off.names, language)
+        if off.kind == "holiday":
+            state = ServiceState.HOLIDAY
+            reason = _("Today is a national holiday (%(name)s): there is no support service.")
+        else:
+            state = ServiceState.CLOSURE
+            reason = _("The company is closed (%(name)s): there is no support service.")
+        return ServiceStatus(
+            state=state, reason=reason % {"name": name}, next_opening=opening(), at=at
+        )
+    span = calendar.open_span_at(at)
+    if span is not None:
+        return ServiceStatus(
+            state=ServiceState.OPEN,
+            reason="",
+            next_opening=None,
+            at=at,
+            until=span[1].astimezone(calendar.zone),
+        )
+    return ServiceStatus(
+        state=ServiceState.OUTSIDE_HOURS,
+        reason=_("We are outside service hours: tickets are answered during service hours only."),
+        next_opening=opening(),
+        at=at,
+    )
 
 
 def require_service_open(*, at: datetime | None = None) -> ServiceStatus:

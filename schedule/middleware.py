@@ -1,12 +1,53 @@
+import math
+
+from django.conf import settings
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+
 from schedule.gate import service_status
 
 
 class MaintenanceMiddleware:
-    """Answer 503 on the portal during extraordinary maintenance; the admin stays reachable."""
+    """Answer 503 on the portal during extraordinary maintenance; the admin stays reachable.
+
+    A form that was being filled in when the maintenance began is still handed to its view
+    (the views listed in SERVICE_MAINTENANCE_FORM_VIEWS), which the gate refuses: the customer
+    gets the form back, filled in with its files kept, with status 503 and the reason.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.service_status = service_status()
-        return self.get_response(request)
+        status = service_status()
+        request.service_status = status
+        if status.portal_reachable or request.path_info.startswith(
+            tuple(settings.SERVICE_MAINTENANCE_OPEN_PATHS)
+        ):
+            return self.get_response(request)
+        if request.method == "POST" and self.is_form_view(request.path_info):
+            response = self.get_response(request)
+            response.status_code = 503
+            return self.retry_after(response, status)
+        return self.maintenance_response(request, status)
+
+    @staticmethod
+    def is_form_view(path: str) -> bool:
+        try:
+            match = resolve(path)
+        except Resolver404:
+            return False
+        return match.view_name in settings.SERVICE_MAINTENANCE_FORM_VIEWS
+
+    def maintenance_response(self, request, status):
+        response = render(request, "schedule/maintenance.html", {"status": status}, status=503)
+        return self.retry_after(response, status)
+
+    @staticmethod
+    def retry_after(response, status):
+        seconds = 3600
+        if status.until is not None:
+            seconds = max(math.ceil((status.until - status.at).total_seconds()), 1)
+        response["Retry-After"] = str(seconds)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,9 +1,361 @@
-from datetime import datetime, timedelta
+"""Reads of the service calendar; everything here runs from a cached snapshot, not the database.
+
+The snapshot of the schedule tables is kept in the Django cache under a version token; each
+process keeps the `Calendar` built from it and only asks the cache for the token on each call.
+The services change the token (after commit) whenever a manager saves something.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from threading import Lock
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import formats, timezone, translation
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from schedule.calendar import (
+    ONE_DAY,
+    Calendar,
+    ClosureRule,
+    MaintenanceWindow,
+    NoticeRow,
+    pick_language,
+)
+from schedule.models import Closure, Maintenance, Notice, ServiceHours
+
+VERSION_KEY = "schedule:calendar:version"
+DATA_KEY = "schedule:calendar:data:{version}"
+DATA_TIMEOUT = 60 * 60 * 24
+LANGUAGES = ("it", "en", "fr")
+
+_memo_lock = Lock()
+_memo: dict[tuple, Calendar] = {}
+
+
+def _minutes(value) -> int:
+    return value.hour * 60 + value.minute
+
+
+def _rows_load() -> dict:
+    """Read the schedule tables into plain data that can go into the cache."""
+    horizon = timezone.now() - timedelta(days=31)
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for weekday, opens, closes in ServiceHours.objects.values_list(
+        "weekday", "opens_at", "closes_at"
+    ):
+        weekly.setdefault(weekday, []).append((_minutes(opens), _minutes(closes)))
+    closures = [
+        ClosureRule(
+            pk=c.pk,
+            first_day=c.first_day,
+            last_day=c.last_day,
+            recurs_yearly=c.recurs_yearly,
+            titles={code: getattr(c, f"title_{code}") for code in LANGUAGES},
+        )
+        for c in Closure.objects.all()
+    ]
+    maintenance = [
+        MaintenanceWindow(
+            pk=m.pk,
+            starts_at=m.starts_at,
+            ends_at=m.ends_at,
+            is_urgent=m.is_urgent,
+            texts={code: getattr(m, f"text_{code}") for code in LANGUAGES},
+        )
+        for m in Maintenance.objects.all()
+    ]
+    notices = [
+        NoticeRow(
+            pk=n.pk,
+            severity=n.severity,
+            source=n.source,
+            publish_from=n.publish_from,
+            publish_until=n.publish_until,
+            texts={code: getattr(n, f"text_{code}") for code in LANGUAGES},
+            closure_pk=n.closure_id,
+        )
+        for n in Notice.objects.filter(publish_until__gte=horizon)
+    ]
+    return {"weekly": weekly, "closures": closures, "maintenance": maintenance, "notices": notices}
+
+
+def calendar_current() -> Calendar:
+    """Return the service calendar, from this process's memory while the cache says it is fresh."""
+    version = cache.get(VERSION_KEY)
+    key = (
+        version,
+        settings.SERVICE_TIME_ZONE,
+        settings.HOLIDAYS_COUNTRY,
+        settings.HOLIDAYS_SUBDIVISION,
+    )
+    calendar = _memo.get(key)
+    if calendar is not None:
+        return calendar
+    rows = cache.get(DATA_KEY.format(version=version)) if version else None
+    if rows is None:
+        rows = _rows_load()
+        if version is None:
+            version = uuid.uuid4().hex
+            cache.set(DATA_KEY.format(version=version), rows, DATA_TIMEOUT)
+            if not cache.add(VERSION_KEY, version, None):
+                # A save or another process set the token meanwhile: serve what we read now
+                # and let the next call pick up theirs.
+                return _calendar_build(rows, version)
+            key = (version, *key[1:])
+        else:
+            cache.set(DATA_KEY.format(version=version), rows, DATA_TIMEOUT)
+    calendar = _calendar_build(rows, version)
+    with _memo_lock:
+        _memo.clear()
+        _memo[key] = calendar
+    return calendar
+
+
+def _calendar_build(rows: dict, version: str) -> Calendar:
+    return Calendar(
+        zone=settings.SERVICE_TIME_ZONE,
+        weekly=rows["weekly"],
+        closures=rows["closures"],
+        maintenance=rows["maintenance"],
+        notices=rows["notices"],
+        country=settings.HOLIDAYS_COUNTRY or "",
+        subdivision=settings.HOLIDAYS_SUBDIVISION or None,
+        version=version,
+    )
+
+
+# Service time -------------------------------------------------------------------------------------
 
 
 def service_time_between(*, start: datetime, end: datetime) -> timedelta:
-    """Return the service time (inside service hours, outside closures) between two instants.
+    """Return the service time (inside service hours, outside closures) between two instants."""
+    if end <= start:
+        return timedelta(0)
+    return calendar_current().service_time(start, end)
 
-    Placeholder until the calendar exists: plain elapsed time.
-    """
-    return max(end - start, timedelta(0))
+
+def service_next_opening(*, at: datetime | None = None) -> datetime | None:
+    """Return the first instant at or after `at` when the service is open, in the service zone."""
+    calendar = calendar_current()
+    found = calendar.next_opening(at or timezone.now())
+    return found.astimezone(calendar.zone) if found else None
+
+
+def service_opening_after(*, at: datetime, service_time: timedelta) -> datetime | None:
+    """Return the instant when `service_time` of service has elapsed after `at` (for deadlines)."""
+    calendar = calendar_current()
+    remaining = service_time
+    end = at + timedelta(days=800)
+    for a, b in calendar.open_spans(at, end):
+        if b - a >= remaining:
+            return (a + remaining).astimezone(calendar.zone)
+        remaining -= b - a
+    return None
+
+
+# Notices ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveNotice:
+    key: str
+    severity: str
+    source: str
+    text: str
+    texts: dict[str, str]
+    publish_from: datetime
+    publish_until: datetime
+
+
+def _format_day(day: date, language: str) -> str:
+    with translation.override(language):
+        return formats.date_format(day, "DATE_FORMAT")
+
+
+def _holiday_text(day: date, names: dict[str, str], language: str) -> str:
+    with translation.override(language):
+        return _("No support service on %(day)s: national holiday (%(name)s).") % {
+            "day": formats.date_format(day, "l j F Y"),
+            "name": pick_language(names, language),
+        }
+
+
+def closure_notice_texts(*, first: date, last: date, titles: dict[str, str]) -> dict[str, str]:
+    """Return the announcement of a closure in every portal language."""
+    texts = {}
+    for code in LANGUAGES:
+        with translation.override(code):
+            if first == last:
+                text = _("The support service is closed on %(first)s: %(title)s.")
+            else:
+                text = _("The support service is closed from %(first)s to %(last)s: %(title)s.")
+            texts[code] = text % {
+                "first": formats.date_format(first, "l j F Y"),
+                "last": formats.date_format(last, "l j F Y"),
+                "title": pick_language(titles, code),
+            }
+    return texts
+
+
+def notice_list_active(
+    *, at: datetime | None = None, language: str | None = None
+) -> list[ActiveNotice]:
+    """Return the notices to show at an instant: managers', closures', maintenance, holidays."""
+    at = at or timezone.now()
+    language = (language or get_language() or "it")[:2]
+    calendar = calendar_current()
+    found: list[ActiveNotice] = []
+    stored = calendar.notices_at(at)
+    for row in stored:
+        found.append(
+            ActiveNotice(
+                key=f"notice-{row.pk}",
+                severity=row.severity,
+                source=row.source,
+                text=pick_language(row.texts, language),
+                texts=row.texts,
+                publish_from=row.publish_from,
+                publish_until=row.publish_until,
+            )
+        )
+    found.extend(_announcements(calendar=calendar, at=at, language=language, stored=stored))
+    return found
+
+
+def _announcements(*, calendar: Calendar, at: datetime, language: str, stored) -> list:
+    """Announce upcoming holidays and next year's recurring closures, which nobody saves again."""
+    today = calendar.local_date(at)
+    announced_closures = {row.closure_pk for row in stored if row.closure_pk}
+    found = []
+    seen_closures: set[tuple] = set()
+    for offset in range(settings.SERVICE_HOLIDAY_NOTICE_DAYS + 1):
+        day = today + timedelta(days=offset)
+        names = calendar.holiday_names(day)
+        ends = datetime.combine(day + ONE_DAY, datetime.min.time(), tzinfo=calendar.zone)
+        if names is not None and calendar.weekly[day.weekday()]:
+            starts = ends - timedelta(days=settings.SERVICE_HOLIDAY_NOTICE_DAYS + 1)
+            found.append(
+                ActiveNotice(
+                    key=f"holiday-{day.isoformat()}",
+                    severity=Notice.Severity.INFO,
+                    source="holiday",
+                    text=_holiday_text(day, names, language),
+                    texts={code: _holiday_text(day, names, code) for code in LANGUAGES},
+                    publish_from=starts,
+                    publish_until=ends,
+                )
+            )
+            continue
+        off = calendar.day_off(day)
+        if off is None or off.kind != "closure" or not off.closure.recurs_yearly:
+            continue
+        if (
+            off.closure.pk in announced_closures
+            or (off.closure.pk, off.occurrence) in seen_closures
+        ):
+            continue
+        seen_closures.add((off.closure.pk, off.occurrence))
+        first, last = off.occurrence
+        texts = closure_notice_texts(first=first, last=last, titles=off.closure.titles)
+        found.append(
+            ActiveNotice(
+                key=f"closure-{off.closure.pk}-{first.isoformat()}",
+                severity=Notice.Severity.WARNING,
+                source=Notice.Source.CLOSURE,
+                text=pick_language(texts, language),
+                texts=texts,
+                publish_from=datetime.combine(first, datetime.min.time(), tzinfo=calendar.zone)
+                - timedelta(days=settings.SERVICE_HOLIDAY_NOTICE_DAYS),
+                publish_until=datetime.combine(
+                    last + ONE_DAY, datetime.min.time(), tzinfo=calendar.zone
+                ),
+            )
+        )
+    return found
+
+
+# What the home page shows -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    day: date
+    weekday: int
+    is_today: bool
+    intervals: list[tuple[str, str, int, int]]  # opens, closes, x and width in minutes
+    day_off: str
+    kind: str
+
+
+def week_view(*, at: datetime | None = None, language: str | None = None) -> list[WeekDay]:
+    """Return the current week (Monday to Sunday) with its hours and its days off."""
+    calendar = calendar_current()
+    at = at or timezone.now()
+    language = (language or get_language() or "it")[:2]
+    today = calendar.local_date(at)
+    monday = today - timedelta(days=today.weekday())
+    days = []
+    for index in range(7):
+        day = monday + timedelta(days=index)
+        off = calendar.day_off(day)
+        label = ""
+        if off is not None:
+            label = pick_language(off.names, language)
+        days.append(
+            WeekDay(
+                day=day,
+                weekday=index,
+                is_today=day == today,
+                intervals=[
+                    (f"{a // 60:02d}:{a % 60:02d}", f"{b // 60:02d}:{b % 60:02d}", a, b - a)
+                    for a, b in calendar.weekly[index]
+                ],
+                day_off=label,
+                kind=off.kind if off else "",
+            )
+        )
+    return days
+
+
+@dataclass(frozen=True)
+class DaysOff:
+    first: date
+    last: date
+    kind: str
+    label: str
+
+
+def days_off_upcoming(
+    *, at: datetime | None = None, days: int | None = None, language: str | None = None
+) -> list[DaysOff]:
+    """Return the holidays and closures in the coming days, consecutive days grouped."""
+    calendar = calendar_current()
+    at = at or timezone.now()
+    days = days if days is not None else settings.SERVICE_UPCOMING_DAYS
+    language = (language or get_language() or "it")[:2]
+    today = calendar.local_date(at)
+    found: list[DaysOff] = []
+    seen: set = set()
+    for offset in range(days + 1):
+        day = today + timedelta(days=offset)
+        names = calendar.holiday_names(day)
+        if names is not None and calendar.weekly[day.weekday()]:
+            found.append(DaysOff(day, day, "holiday", pick_language(names, language)))
+        off = calendar.closures_of_year(day.year).get(day)
+        if off is not None and (off.closure.pk, off.occurrence) not in seen:
+            seen.add((off.closure.pk, off.occurrence))
+            first, last = off.occurrence
+            found.append(DaysOff(first, last, "closure", pick_language(off.names, language)))
+    found.sort(key=lambda item: (item.first, item.kind))
+    return found
+
+
+def maintenance_list_upcoming(*, at: datetime | None = None) -> list[MaintenanceWindow]:
+    """Return the maintenance windows that have not ended yet, soonest first."""
+    at = at or timezone.now()
+    return [m for m in calendar_current().maintenance if m.ends_at > at]

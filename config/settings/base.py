@@ -173,13 +173,72 @@ HOLIDAYS_SUBDIVISION = env("HOLIDAYS_SUBDIVISION", default=None)
 SERVICE_TIME_ZONE = env("SERVICE_TIME_ZONE", default="Europe/Rome")
 # Whether "outside service hours" closes ticket creation and replies like a holiday does.
 SERVICE_GATE_OUTSIDE_HOURS = env.bool("SERVICE_GATE_OUTSIDE_HOURS", default=True)
+# National holidays are announced by a notice this many days ahead.
+SERVICE_HOLIDAY_NOTICE_DAYS = env.int("SERVICE_HOLIDAY_NOTICE_DAYS", default=14)
+# The home page lists holidays and closures over this many days.
+SERVICE_UPCOMING_DAYS = env.int("SERVICE_UPCOMING_DAYS", default=90)
+# Advance notice the terms (§4) promise for maintenance; shorter needs the "urgent" flag.
+SERVICE_MAINTENANCE_NOTICE_HOURS = env.int("SERVICE_MAINTENANCE_NOTICE_HOURS", default=24)
+# Paths that still answer during maintenance: staff's admin, probes, assets, the public feeds
+# (the Databank shows the maintenance notice from the feed precisely then).
+SERVICE_MAINTENANCE_OPEN_PATHS = env.list(
+    "SERVICE_MAINTENANCE_OPEN_PATHS",
+    default=["/admin/", "/health/", "/static/", "/schedule/feeds/"],
+)
+# Forms whose POST still reaches its view during maintenance, to come back filled in (503).
+SERVICE_MAINTENANCE_FORM_VIEWS = ["tickets:create", "tickets:reply"]
+# How long browsers, proxies and calendar clients may keep the public feeds (seconds).
+SERVICE_FEED_MAX_AGE = env.int("SERVICE_FEED_MAX_AGE", default=300)
 
 # Notifications (notifications app) ----------------------------------------------------------------
+# Every public ticket update writes an outbox row (notifications.Notification) in its transaction;
+# Celery sends it after commit. The broker is only a wake-up call: the sweeper below enqueues again
+# whatever is still pending (Redis was down, a worker died), and the send task is idempotent.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Redis redelivers a message not acknowledged within this many seconds (acks_late): keep it well
+# above the longest retry back-off, which the notifications.E001 system check enforces.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+# Temporary SMTP failures (4xx, connection errors): exponential back-off, then give up.
+NOTIFICATIONS_RETRY_BACKOFF = env.float("NOTIFICATIONS_RETRY_BACKOFF", default=30.0)
+NOTIFICATIONS_RETRY_BACKOFF_MAX = env.float("NOTIFICATIONS_RETRY_BACKOFF_MAX", default=900.0)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=10)
+# The sweeper (Celery beat) enqueues again pending rows overdue by more than the grace period.
+NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=60.0)
+NOTIFICATIONS_SWEEP_GRACE = env.float("NOTIFICATIONS_SWEEP_GRACE", default=300.0)
+NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=1000)
+# Publishing after commit must not hold a request long when Redis is down: a few quick tries.
+NOTIFICATIONS_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
+    "task": "notifications.tasks.notifications_sweep_task",
+    "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
+}
 
 # Operators, managers and remote assistance --------------------------------------------------------
 TEAMVIEWER_DOWNLOAD_URL = env(
     "TEAMVIEWER_DOWNLOAD_URL", default="https://databank.example.com/software/teamviewer"
 )
+# Fernet keys (comma-separated, newest first: it encrypts, the others still decrypt) for the
+# customers' TeamViewer passwords. Dedicated keys, never SECRET_KEY; local and test settings
+# derive a fixed development key, production has no default.
+REMOTE_ACCESS_KEYS = [key for key in env.list("REMOTE_ACCESS_KEYS", default=[]) if key.strip()]
+# A password older than this is refused on decryption and wiped by the sweeper below.
+REMOTE_ACCESS_TTL_MINUTES = env.int("REMOTE_ACCESS_TTL_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["remote-access-erase-expired"] = {
+    "task": "tickets.remote_access_erase_expired",
+    "schedule": env.int("REMOTE_ACCESS_SWEEP_SECONDS", default=60),
+}
+# The managers' dashboard: weeks of arrivals, and the window and sample of first responses.
+DASHBOARD_WEEKS = env.int("DASHBOARD_WEEKS", default=12)
+DASHBOARD_RESPONSE_DAYS = env.int("DASHBOARD_RESPONSE_DAYS", default=90)
+DASHBOARD_RESPONSE_SAMPLE = env.int("DASHBOARD_RESPONSE_SAMPLE", default=2000)
 
 # Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
