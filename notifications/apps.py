@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self):
+        from notifications import checks  # noqa: F401  (registers the system checks)
+        from notifications.services import notifications_record
+        from tickets import events
+
+        events.subscribe(notifications_record)

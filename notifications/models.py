@@ -1,0 +1,81 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """One e-mail owed to one recipient about one update of a ticket (the outbox row).
+
+    The row is written in the transaction that records the update, so it exists if and only if
+    the update committed; the broker only wakes a worker up to send it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    class RecipientKind(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        OPERATOR = "operator", _("Operator")
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    event = models.ForeignKey(
+        "tickets.TicketEvent",
+        verbose_name=_("event"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        help_text=_("The first event of the update this e-mail tells about."),
+    )
+    # The events recorded by the same update (a reply that also changes the status is one e-mail).
+    events = models.ManyToManyField(
+        "tickets.TicketEvent",
+        verbose_name=_("events"),
+        related_name="+",
+        blank=True,
+    )
+    recipient = models.EmailField(_("recipient"))
+    recipient_kind = models.CharField(
+        _("recipient kind"), max_length=10, choices=RecipientKind.choices
+    )
+    language = models.CharField(_("language"), max_length=5)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient"], name="notification_event_recipient_uniq"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
+                name="notification_sent_has_sent_at",
+            ),
+        ]
+        indexes = [
+            # The sweeper: pending rows whose next attempt is due, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["ticket", "-created_at"], name="notification_ticket_idx"),
+            models.Index(fields=["status", "-created_at"], name="notification_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.ticket_id} → {self.recipient} ({self.get_status_display()})"

@@ -71,3 +71,82 @@ def make_image(
     image.save(buffer, image_format, **kwargs)
     content_type = "image/png" if image_format == "PNG" else "image/jpeg"
     return SimpleUploadedFile(name, buffer.getvalue(), content_type=content_type)
+
+
+# Portal fixtures (customer side) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def service_open(monkeypatch):
+    """Keep the service calendar open, so portal tests do not depend on the hour they run at."""
+    from schedule import gate
+
+    status = gate.ServiceStatus(
+        state=gate.ServiceState.OPEN, reason="", next_opening=None, at=gate.timezone.now()
+    )
+    monkeypatch.setattr(gate, "service_status", lambda *, at=None: status)
+    monkeypatch.setattr("schedule.middleware.service_status", gate.service_status, raising=False)
+    return status
+
+
+@pytest.fixture
+def staff_user(db):
+    from tests.customers.factories import StaffFactory
+
+    return StaffFactory()
+
+
+def stored_files(root) -> list[str]:
+    """The files under a storage folder, as sorted relative paths."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def ticket_post_data(unit, terms, **overrides) -> dict:
+    """A complete, valid ticket form for a unit; override any field."""
+    from tickets.models import Ticket
+
+    data = {
+        "target": f"unit:{unit.pk}",
+        "kind": Ticket.Kind.PROBLEM,
+        "language": "en",
+        "subject": "Write fails at 87%",
+        "vehicle_description": "Fiat Punto 1.3 Multijet 2012",
+        "vehicle_identification": "ZFA19900000123456",
+        "ecu_description": "Bosch EDC16C39",
+        "ecu_identification": "0281013409",
+        "software_version": "3.200",
+        "description": "Writing stops at 87% every time.",
+        "error_message": "ERR 0x42 checksum",
+        "operations": "Read OK, then write; retried twice.",
+        "accept_terms": "on",
+        "terms_version": terms.pk,
+    }
+    data.update(overrides)
+    return data
+
+
+def ticket_submit(*, customer, unit, terms, **overrides):
+    """Open a ticket through the service, as the portal does."""
+    from tickets.services import ticket_create
+
+    kwargs = {
+        "customer": customer,
+        "product": unit.product,
+        "unit": unit,
+        "kind": "problem",
+        "language": "en",
+        "subject": "Problem",
+        "description": "It fails.",
+        "terms_version": terms,
+        "vehicle_description": "Fiat Punto",
+        "error_message": "ERR 1",
+        "confirmed_new_problem": True,
+    }
+    kwargs.update(overrides)
+    return ticket_create(**kwargs)
+
+
+@pytest.fixture
+def private_media(_private_media):
+    """The test's own private storage folder, to look at what was stored."""
+    return _private_media

@@ -16,3 +16,16 @@ class TermsVersionFactory(factory.django.DjangoModelFactory):
     text_it = "Termini di prova."
     text_en = "Test terms."
     text_fr = "Conditions de test."
+
+
+def staff_with_role(role: str, username: str):
+    """Create a staff user (not a superuser) in one of the groups of core.roles."""
+    from django.contrib.auth.models import Group
+
+    from core.roles import roles_sync
+    from tests.customers.factories import StaffFactory
+
+    roles_sync()
+    user = StaffFactory(username=username, first_name=username.title())
+    user.groups.add(Group.objects.get(name=role))
+    return user

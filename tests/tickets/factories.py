@@ -1,6 +1,7 @@
 import factory
 from django.utils import timezone
 
+from core.selectors import terms_current
 from tests.core.factories import TermsVersionFactory
 from tests.customers.factories import CustomerFactory, UnitFactory
 from tickets.models import Ticket, TicketEvent
@@ -11,6 +12,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Ticket
+        skip_postgeneration_save = True
 
     number = factory.Sequence(lambda n: 100_000 + n)
     customer = factory.SubFactory(CustomerFactory)
@@ -21,7 +23,8 @@ class TicketFactory(factory.django.DjangoModelFactory):
     description = "It does not work."
     vehicle_description = "Fiat Punto"
     error_message = "Error 42"
-    terms_version = factory.SubFactory(TermsVersionFactory)
+    # The terms in force (a new version would make the portal refuse the customer's form).
+    terms_version = factory.LazyFunction(lambda: terms_current() or TermsVersionFactory())
     terms_accepted_at = factory.LazyFunction(timezone.now)
     received_at = factory.LazyFunction(timezone.now)
 
