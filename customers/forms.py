@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Unit
@@ -20,6 +22,31 @@ class LoginForm(AuthenticationForm):
             "The customer code, e-mail or password is wrong. Passwords are case-sensitive."
         ),
     }
+
+    def clean_username(self):
+        # django-axes counts failures per submitted name: use the account's own user name
+        # whatever the case and whether the code or the e-mail was typed, so that variants
+        # cannot dodge the limit and a successful log-in resets the right counter.
+        login = self.cleaned_data["username"].strip()
+        names = list(
+            get_user_model()
+            ._default_manager.filter(Q(username__iexact=login) | Q(email__iexact=login))
+            .values_list("username", flat=True)[:2]
+        )
+        return names[0] if len(names) == 1 else login.casefold()
+
+
+class CustomerPasswordResetForm(PasswordResetForm):
+    """Also let customers imported without a password choose their first one."""
+
+    def get_users(self, email):
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        return (
+            user
+            for user in users.select_related("customer")
+            if user.email.casefold() == email.casefold()
+            and (user.has_usable_password() or hasattr(user, "customer"))
+        )
 
 
 class ProfileForm(forms.ModelForm):

@@ -137,13 +137,20 @@ def customers_import_csv(*, stream: TextIO) -> ImportReport:
     products = {p.code: p for p in Product.objects.all()}
     products.update({p.name.lower(): p for p in products.values()})
     for line, row in enumerate(reader, start=2):
+        # Count a row only once it is committed: a refused row must not show as imported.
+        row_report = ImportReport()
         try:
             with transaction.atomic():
-                _import_row(row=row, products=products, report=report)
+                _import_row(row=row, products=products, report=row_report)
         except ValidationError as exc:
             report.errors.append((line, "; ".join(_flatten(exc))))
         except IntegrityError as exc:
             report.errors.append((line, str(exc).splitlines()[0]))
+        else:
+            report.customers_created += row_report.customers_created
+            report.customers_updated += row_report.customers_updated
+            report.units_created += row_report.units_created
+            report.rows_unchanged += row_report.rows_unchanged
     return report
 
 
@@ -176,13 +183,16 @@ def _import_row(*, row: dict, products: dict, report: ImportReport) -> None:
     fields = {
         "company": clean.get("company", ""),
         "contact_name": clean.get("contact_name", ""),
-        "language": clean.get("language", "") or "it",
+        # Empty: keep the language the customer chose in its profile (Italian for a new one).
+        "language": clean.get("language", ""),
         "country": clean.get("country", "").upper(),
         "phone": clean.get("phone", ""),
     }
     changed = False
     if customer is None:
-        customer = customer_create(code=code, email=email, **fields)
+        customer = customer_create(
+            code=code, email=email, **{**fields, "language": fields["language"] or "it"}
+        )
         report.customers_created += 1
         changed = True
     else:

@@ -8,7 +8,13 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views import View
 
-from customers.forms import LoginForm, ProfileForm, UnitRegisterForm, UnitReportLostForm
+from customers.forms import (
+    CustomerPasswordResetForm,
+    LoginForm,
+    ProfileForm,
+    UnitRegisterForm,
+    UnitReportLostForm,
+)
 from customers.mixins import CustomerRequiredMixin
 from customers.models import Unit
 from customers.selectors import unit_get_for_customer, unit_list_for_customer
@@ -35,6 +41,7 @@ class CustomerLoginView(auth_views.LoginView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = CustomerPasswordResetForm
     template_name = "customers/password_reset_form.html"
     email_template_name = "customers/email/password_reset.txt"
     html_email_template_name = "customers/email/password_reset.html"

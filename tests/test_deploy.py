@@ -3,6 +3,7 @@ import secrets
 import subprocess
 import sys
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 PRODUCTION_ENV = {
@@ -12,7 +13,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp://mail.example.com:587",
-    "REMOTE_ACCESS_KEYS": "",
+    "REMOTE_ACCESS_KEYS": Fernet.generate_key().decode(),
 }
 
 
@@ -29,17 +30,19 @@ def run_manage(*args, env):
 
 
 def test_production_settings_pass_the_deployment_checklist():
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "REMOTE_ACCESS_KEYS"}
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr + result.stdout
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
-    env = {
-        k: v
-        for k, v in PRODUCTION_ENV.items()
-        if k not in ("DJANGO_SECRET_KEY", "REMOTE_ACCESS_KEYS")
-    }
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_remote_access_keys():
+    env = {**PRODUCTION_ENV, "REMOTE_ACCESS_KEYS": ""}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "REMOTE_ACCESS_KEYS" in result.stderr

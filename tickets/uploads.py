@@ -111,6 +111,9 @@ def _clean_image(*, name: str, data: bytes, image_format: str) -> CleanFile:
     ) as exc:
         raise invalid from exc
 
+    # Pillow writes some metadata back from `info` (a JPEG's comment, for one): keep only the
+    # palette transparency, which is part of the picture, not about it.
+    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
     out = io.BytesIO()
     if image_format == "JPEG":
         image.convert("RGB").save(out, "JPEG", quality=90, optimize=True)
