@@ -9,6 +9,8 @@ admin.site.site_title = "Technical support"
 urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before admin.site.urls: extra admin pages of the tickets app (remote access, dashboard).
+    path("admin/", include("tickets.admin_urls")),
     path("admin/", admin.site.urls),
     path("account/", include("customers.urls")),
     path("schedule/", include("schedule.urls")),

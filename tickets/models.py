@@ -112,16 +112,32 @@ class Ticket(TimeStampedModel):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-received_at"]
+        permissions = [("view_dashboard", _("Can view the managers' dashboard"))]
         indexes = [
             # The customer's own list, newest first, optionally by status.
             models.Index(fields=["customer", "-received_at"], name="ticket_customer_recv_idx"),
             models.Index(
                 fields=["customer", "status", "-received_at"], name="ticket_cust_status_idx"
             ),
-            # The operators' queue: open tickets, oldest first.
+            # The operators' queue: open tickets, oldest first (number breaks ties).
             models.Index(
-                fields=["received_at"],
+                fields=["received_at", "number"],
                 name="ticket_queue_idx",
+                condition=~models.Q(status="closed"),
+            ),
+            # The queue filtered by status (closed included), and take-next on new tickets.
+            models.Index(
+                fields=["status", "received_at", "number"], name="ticket_queue_status_idx"
+            ),
+            # The queue filtered by operator ("mine", "unassigned") or by product.
+            models.Index(
+                fields=["assigned_to", "received_at", "number"],
+                name="ticket_queue_operator_idx",
+                condition=~models.Q(status="closed"),
+            ),
+            models.Index(
+                fields=["product", "received_at", "number"],
+                name="ticket_queue_product_idx",
                 condition=~models.Q(status="closed"),
             ),
             models.Index(fields=["unit", "status"], name="ticket_unit_status_idx"),
@@ -162,6 +178,7 @@ class TicketEvent(models.Model):
         CLOSED = "closed", _("Closed")
         REOPENED = "reopened", _("Reopened")
         REMOTE_REQUEST = "remote_request", _("Remote assistance requested")
+        REMOTE_SUBMITTED = "remote_submitted", _("Remote-access details sent")
 
     ticket = models.ForeignKey(
         "tickets.Ticket",
@@ -278,3 +295,109 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class RemoteAccessRequest(TimeStampedModel):
+    """An operator's request for a TeamViewer session and the customer's answer (terms §5, §6).
+
+    The password is stored only as a Fernet token (tickets.crypto) and wiped, with the ID, when the
+    ticket closes or the time limit passes; the row stays as the record of what happened.
+    """
+
+    class EraseReason(models.TextChoices):
+        CLOSED = "closed", _("Ticket closed")
+        EXPIRED = "expired", _("Time limit reached")
+        REPLACED = "replaced", _("Replaced by a new request")
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        related_name="remote_access_requests",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    authorisation_confirmed_at = models.DateTimeField(
+        _("remote-access authorisation confirmed at"), null=True, blank=True
+    )
+    backup_confirmed_at = models.DateTimeField(_("backup confirmed at"), null=True, blank=True)
+    teamviewer_id = models.CharField(_("TeamViewer ID"), max_length=20, blank=True)
+    password_token = models.BinaryField(_("encrypted password"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("details sent at"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
+    erase_reason = models.CharField(
+        _("why erased"), max_length=10, choices=EraseReason.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("remote-access request")
+        verbose_name_plural = _("remote-access requests")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [
+            models.Index(fields=["ticket", "-requested_at"], name="remote_ticket_idx"),
+            # The sweeper looks for live secrets older than the time limit.
+            models.Index(
+                fields=["submitted_at"],
+                name="remote_live_secret_idx",
+                condition=models.Q(erased_at__isnull=True, submitted_at__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=models.Q(erased_at__isnull=True),
+                name="remote_one_live_request_per_ticket",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(erased_at__isnull=True)
+                | (models.Q(password_token__isnull=True) & models.Q(teamviewer_id="")),
+                name="remote_erased_has_no_secret",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.ticket_id} {self.requested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.erased_at is None and self.submitted_at is None
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.erased_at is None and self.submitted_at is not None
+
+
+class RemoteAccessReveal(models.Model):
+    """The audit row written each time an operator is shown a customer's remote-access password."""
+
+    request = models.ForeignKey(
+        "tickets.RemoteAccessRequest",
+        verbose_name=_("remote-access request"),
+        on_delete=models.CASCADE,
+        related_name="reveals",
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revealed_at = models.DateTimeField(_("revealed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("remote-access password reveal")
+        verbose_name_plural = _("remote-access password reveals")
+        ordering = ["-revealed_at", "-pk"]
+        indexes = [models.Index(fields=["request", "revealed_at"], name="remote_reveal_idx")]
+
+    def __str__(self):
+        return f"{self.request} · {self.operator_id} · {self.revealed_at:%Y-%m-%d %H:%M}"

@@ -412,6 +412,14 @@ def ticket_status_change(*, ticket: Ticket, operator, status: str) -> Ticket:
     return ticket
 
 
+def _remote_access_erase_on_close(*, ticket: Ticket) -> None:
+    # Imported here: tickets.remote_access builds on this module.
+    from tickets.models import RemoteAccessRequest
+    from tickets.remote_access import remote_access_erase_for_ticket
+
+    remote_access_erase_for_ticket(ticket=ticket, reason=RemoteAccessRequest.EraseReason.CLOSED)
+
+
 def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
     """Close a ticket, by its customer or by an operator."""
     with transaction.atomic():
@@ -430,6 +438,7 @@ def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
             new_status=ticket.status,
         )
         ticket.save(update_fields=["status", "closed_at", "updated_at"])
+        _remote_access_erase_on_close(ticket=ticket)
     return ticket
 
 
@@ -465,4 +474,5 @@ def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Tick
             new_status=ticket.status,
         )
         ticket.save(update_fields=["duplicate_of", "status", "closed_at", "updated_at"])
+        _remote_access_erase_on_close(ticket=ticket)
     return ticket

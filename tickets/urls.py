@@ -11,6 +11,11 @@ urlpatterns = [
     path("tickets/<int:number>/", views.TicketDetailView.as_view(), name="detail"),
     path("tickets/<int:number>/reply/", views.TicketReplyView.as_view(), name="reply"),
     path("tickets/<int:number>/close/", views.TicketCloseView.as_view(), name="close"),
+    path(
+        "tickets/<int:number>/remote-access/",
+        views.TicketRemoteAccessView.as_view(),
+        name="remote-access",
+    ),
     path("files/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment"),
     path(
         "files/<int:pk>/thumbnail/",

@@ -1,18 +1,26 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from core.models import TermsVersion
 from core.selectors import terms_current
 from customers.mixins import CustomerRequiredMixin
 from schedule.gate import ServiceClosedError
-from tickets.forms import TicketCreateForm, TicketReplyForm
+from tickets.forms import RemoteAccessForm, TicketCreateForm, TicketReplyForm
 from tickets.models import Attachment, Ticket
+from tickets.remote_access import (
+    remote_access_current,
+    remote_access_expires_at,
+    remote_access_submit,
+)
 from tickets.selectors import (
     attachment_get_for_user,
     ticket_get_for_customer,
@@ -142,6 +150,10 @@ class TicketCreateView(CustomerRequiredMixin, View):
                 )
                 return redirect("tickets:detail", number=ticket.number)
         _keep_files_for_retry(request, form)
+        if terms is not None and form.data.get("terms_version") != str(terms.pk):
+            # The form shown again asks to accept the version now in force, not the stale one.
+            form.data["terms_version"] = str(terms.pk)
+            form.data.pop("accept_terms", None)
         return self.render(request, form, terms, closed=closed, status=400)
 
     def render(self, request, form, terms, closed=None, status=200):
@@ -173,7 +185,8 @@ class TicketDetailView(CustomerRequiredMixin, View):
         form = TicketReplyForm(user=request.user)
         return self.render(request, ticket, form)
 
-    def render(self, request, ticket, form, closed=None, status=200):
+    def render(self, request, ticket, form, closed=None, status=200, remote_form=None):
+        remote_access = remote_access_current(ticket=ticket)
         return render(
             request,
             "tickets/ticket_detail.html",
@@ -182,6 +195,7 @@ class TicketDetailView(CustomerRequiredMixin, View):
                 "events": ticket_timeline(ticket=ticket),
                 "form": form,
                 "closed": closed,
+                **_remote_access_context(remote_access=remote_access, form=remote_form),
             },
             status=status,
         )
@@ -262,3 +276,63 @@ class AttachmentDownloadView(View):
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, max-age=3600"
         return response
+
+
+def _remote_access_context(*, remote_access, form=None) -> dict:
+    if remote_access is None:
+        return {"remote_access": None}
+    return {
+        "remote_access": remote_access,
+        "remote_expires_at": remote_access_expires_at(remote_access=remote_access),
+        "remote_form": form or RemoteAccessForm(ttl_minutes=settings.REMOTE_ACCESS_TTL_MINUTES),
+        "teamviewer_download_url": settings.TEAMVIEWER_DOWNLOAD_URL,
+    }
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class TicketRemoteAccessView(TicketDetailView):
+    """The customer confirms terms §5 and §6 and sends the TeamViewer ID and password."""
+
+    def get(self, request, number):
+        return redirect(reverse("tickets:detail", args=[number]) + "#remote-access")
+
+    @method_decorator(sensitive_variables("form", "password"))
+    def post(self, request, number):
+        ticket = self.get_ticket(number)
+        remote_access = remote_access_current(ticket=ticket)
+        if remote_access is None or remote_access.is_erased or not ticket.is_open:
+            messages.error(request, _("There is no remote-assistance request to answer."))
+            return redirect("tickets:detail", number=ticket.number)
+        form = RemoteAccessForm(request.POST, ttl_minutes=settings.REMOTE_ACCESS_TTL_MINUTES)
+        closed = None
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                remote_access_submit(
+                    remote_access=remote_access,
+                    customer=self.customer,
+                    teamviewer_id=data["teamviewer_id"],
+                    password=data["password"],
+                    authorisation_confirmed=data["confirm_authorisation"],
+                    backup_confirmed=data["confirm_backup"],
+                )
+            except ServiceClosedError as exc:
+                closed = exc.status
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            except ValidationError as exc:
+                _apply_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Thank you: the operator who took your ticket can now connect to you."),
+                )
+                return redirect(reverse("tickets:detail", args=[ticket.number]) + "#remote-access")
+        return self.render(
+            request,
+            ticket,
+            TicketReplyForm(user=request.user),
+            closed=closed,
+            status=400,
+            remote_form=form,
+        )

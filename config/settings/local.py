@@ -1,5 +1,8 @@
 """Embedded default: no service needed (SQLite, eager Celery, e-mail to the console)."""
 
+import base64
+import hashlib
+
 from .base import *
 from .base import env
 
@@ -11,3 +14,8 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 # Serve static files straight from the app folders; no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Remote assistance: a fixed development key unless REMOTE_ACCESS_KEYS is set.
+REMOTE_ACCESS_KEYS = REMOTE_ACCESS_KEYS or [
+    base64.urlsafe_b64encode(hashlib.sha256(b"local-remote-access-only").digest()).decode()
+]

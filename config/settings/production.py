@@ -1,5 +1,7 @@
 """Production: PostgreSQL, Redis, SMTP; no default for anything secret or host-specific."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *
 from .base import env
 
@@ -27,3 +29,8 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
+
+# Remote assistance: the customers' TeamViewer passwords need their own keys; no default.
+REMOTE_ACCESS_KEYS = [key for key in env.list("REMOTE_ACCESS_KEYS") if key.strip()]
+if not REMOTE_ACCESS_KEYS:
+    raise ImproperlyConfigured("Set REMOTE_ACCESS_KEYS to one or more Fernet keys.")

@@ -1,5 +1,8 @@
 """Test settings: fast hashing, in-memory e-mail, eager Celery; DATABASE_URL picks the engine."""
 
+import base64
+import hashlib
+
 from .base import *
 from .base import BASE_DIR, env
 
@@ -20,3 +23,8 @@ AXES_ENABLED = True
 # Serve static files straight from the app folders; no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Remote assistance: a fixed development key unless REMOTE_ACCESS_KEYS is set.
+REMOTE_ACCESS_KEYS = REMOTE_ACCESS_KEYS or [
+    base64.urlsafe_b64encode(hashlib.sha256(b"test-remote-access-only").digest()).decode()
+]

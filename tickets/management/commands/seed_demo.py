@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from core.models import TermsVersion
+from core.roles import MANAGERS, OPERATORS, roles_sync
 from customers.models import Customer, Unit
 from customers.services import customer_create, customer_suspend, unit_register, unit_report_lost
 from products.models import Product
@@ -71,10 +73,11 @@ class Command(BaseCommand):
         if Customer.objects.filter(code="DEMO01").exists():
             return False
         user_model = get_user_model()
-        manager = user_model.objects.create_superuser(
+        manager = user_model.objects.create_user(
             "manager",
             "manager@example.com",
             DEMO_PASSWORD,
+            is_staff=True,
             first_name="Giulia",
             last_name="Bianchi",
         )
@@ -86,6 +89,10 @@ class Command(BaseCommand):
             first_name="Luca",
             last_name="Verdi",
         )
+        # Staff get their rights from the groups of core.roles, not from being superusers.
+        roles_sync()
+        operator.groups.add(Group.objects.get(name=OPERATORS))
+        manager.groups.add(Group.objects.get(name=MANAGERS))
         terms = TermsVersion.objects.filter(effective_from__lte=timezone.now()).first()
         if terms is None:
             terms = TermsVersion.objects.create(

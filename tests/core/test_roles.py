@@ -1,0 +1,74 @@
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+
+from core.roles import MANAGERS, OPERATORS, roles_remove, roles_sync
+
+pytestmark = pytest.mark.django_db
+
+OPERATOR_CODENAMES = {
+    "tickets.view_ticket",
+    "tickets.change_ticket",
+    "tickets.view_ticketevent",
+    "tickets.add_ticketevent",
+    "tickets.view_attachment",
+    "customers.view_customer",
+    "customers.view_unit",
+    "products.view_product",
+}
+MANAGER_EXTRA = {
+    "tickets.view_dashboard",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.add_unit",
+    "customers.change_unit",
+    "products.add_product",
+    "products.change_product",
+    "core.add_termsversion",
+    "core.change_termsversion",
+}
+
+
+def held(group_name: str) -> set[str]:
+    group = Group.objects.get(name=group_name)
+    return {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in group.permissions.select_related("content_type")
+    }
+
+
+def test_the_migration_created_both_groups():
+    assert set(Group.objects.values_list("name", flat=True)) >= {OPERATORS, MANAGERS}
+
+
+def test_operators_hold_exactly_their_permissions():
+    roles_sync()
+    assert held(OPERATORS) == OPERATOR_CODENAMES
+
+
+def test_managers_hold_the_operators_permissions_and_run_the_service():
+    roles_sync()
+    managers = held(MANAGERS)
+    assert managers >= OPERATOR_CODENAMES | MANAGER_EXTRA
+    extra = managers - OPERATOR_CODENAMES - MANAGER_EXTRA
+    # Whatever else managers hold belongs to the calendar and the e-mail outbox.
+    assert {name.split(".")[0] for name in extra} <= {"schedule", "notifications"}
+    assert not any(name.startswith(("auth.", "customers.delete_")) for name in managers)
+    assert "tickets.delete_ticket" not in managers
+
+
+def test_sync_removes_extra_permissions_and_is_idempotent():
+    group = Group.objects.get(name=OPERATORS)
+    group.permissions.add(Permission.objects.get(codename="delete_ticket"))
+    first = roles_sync()
+    second = roles_sync()
+    assert first == second
+    assert "tickets.delete_ticket" not in held(OPERATORS)
+
+
+def test_sync_roles_command_recreates_removed_groups(capsys):
+    roles_remove()
+    assert not Group.objects.filter(name__in=[OPERATORS, MANAGERS]).exists()
+    call_command("sync_roles")
+    assert held(OPERATORS) == OPERATOR_CODENAMES
+    assert "Managers" in capsys.readouterr().out

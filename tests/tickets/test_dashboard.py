@@ -1,0 +1,151 @@
+import csv
+import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from schedule.selectors import service_time_between
+from tests.customers.factories import StaffFactory
+from tests.products.factories import ProductFactory
+from tests.tickets.factories import TicketFactory
+from tickets.dashboard import dashboard_csv, dashboard_figures, percentile
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+ROME = ZoneInfo("Europe/Rome")
+AT = datetime(2026, 3, 18, 12, 0, tzinfo=ROME)  # a Wednesday
+
+
+@pytest.fixture
+def manager(db):
+    user = StaffFactory()
+    user.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
+    return user
+
+
+@pytest.fixture
+def world(db):
+    kess, ktag = ProductFactory(name="KESS test"), ProductFactory(name="KTAG test")
+    alice, bob = StaffFactory(first_name="Alice"), StaffFactory(first_name="Bob")
+    monday = datetime(2026, 3, 16, 9, 0, tzinfo=ROME)
+    # This week: 2 KESS (open), 1 KTAG answered; last week: 1 KESS closed; 13 weeks ago: outside.
+    TicketFactory(unit__product=kess, received_at=monday)
+    TicketFactory(
+        unit__product=kess,
+        received_at=monday + timedelta(hours=1),
+        status=Ticket.Status.TAKEN,
+        assigned_to=alice,
+        taken_at=monday + timedelta(hours=2),
+    )
+    TicketFactory(
+        unit__product=ktag,
+        received_at=monday + timedelta(hours=2),
+        status=Ticket.Status.ANSWERED,
+        assigned_to=alice,
+        taken_at=monday + timedelta(hours=3),
+        first_response_at=monday + timedelta(hours=4),
+    )
+    TicketFactory(
+        unit__product=kess,
+        received_at=monday - timedelta(days=7),
+        status=Ticket.Status.CLOSED,
+        assigned_to=bob,
+        taken_at=monday - timedelta(days=7),
+        first_response_at=monday - timedelta(days=7) + timedelta(hours=1),
+        closed_at=monday - timedelta(days=6),
+    )
+    TicketFactory(unit__product=kess, received_at=monday - timedelta(weeks=13))
+    return {"kess": kess, "ktag": ktag, "alice": alice, "bob": bob}
+
+
+def test_percentile_interpolates_between_ranks():
+    assert percentile([], 0.5) is None
+    assert percentile([1.0], 0.9) == 1.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert percentile([float(n) for n in range(1, 11)], 0.9) == pytest.approx(9.1)
+
+
+def test_the_figures_on_a_known_data_set(world):
+    figures = dashboard_figures(at=AT)
+
+    assert figures.queue_length == 4  # three this week and the one 13 weeks old
+    assert figures.oldest_received_at == datetime(2025, 12, 15, 9, 0, tzinfo=ROME)
+    assert len(figures.weeks) == 12
+    assert figures.weeks[-1].isoformat() == "2026-03-16"
+    rows = {row.name: row for row in figures.products}
+    assert rows["KESS test"].weekly[-1] == 2
+    assert rows["KESS test"].weekly[-2] == 1
+    assert rows["KESS test"].total == 3  # the 13-week-old ticket is outside the window
+    assert rows["KTAG test"].total == 1
+    assert figures.weekly_totals[-1] == 3
+    expected = sorted(
+        service_time_between(start=t.received_at, end=t.first_response_at)
+        for t in Ticket.objects.filter(first_response_at__isnull=False)
+    )
+    assert figures.response_sample_size == 2
+    assert figures.response_median == (expected[0] + expected[1]) / 2
+    assert figures.response_p90 == expected[0] + (expected[1] - expected[0]) * 0.9
+    operators = {row.username: row for row in figures.operators}
+    assert operators[world["alice"].username].open_now == 2
+    assert operators[world["bob"].username].open_now == 0
+    assert operators[world["bob"].username].taken_in_window == 1
+
+
+def test_the_figures_cost_a_constant_number_of_queries(world, django_assert_max_num_queries):
+    dashboard_figures(at=AT)  # warm the calendar's cache
+    with django_assert_max_num_queries(5):
+        dashboard_figures(at=AT)
+    TicketFactory.create_batch(5, unit__product=world["ktag"], received_at=AT - timedelta(days=1))
+    with django_assert_max_num_queries(5):
+        dashboard_figures(at=AT)
+
+
+def test_the_csv_holds_the_same_figures(world):
+    figures = dashboard_figures(at=AT)
+    rows = list(csv.DictReader(io.StringIO(dashboard_csv(figures=figures))))
+
+    def value(section, metric, item="", week=""):
+        return next(
+            r["value"]
+            for r in rows
+            if (r["section"], r["metric"], r["item"], r["week"]) == (section, metric, item, week)
+        )
+
+    assert value("queue", "open_tickets") == "4"
+    assert value("received", "tickets", "KESS test", "2026-03-16") == "2"
+    assert value("first_response", "sample_size") == "2"
+    assert float(value("first_response", "median_service_hours")) == pytest.approx(
+        figures.response_median.total_seconds() / 3600, abs=0.01
+    )
+    assert value("operators", "open_now", world["alice"].username) == "2"
+
+
+def test_csv_cells_cannot_run_as_formulas(world):
+    world["kess"].name = "=HYPERLINK(1)"
+    world["kess"].save()
+    text = dashboard_csv(figures=dashboard_figures(at=AT))
+    assert ",=HYPERLINK" not in text
+    assert "'=HYPERLINK(1)" in text
+
+
+def test_the_page_and_the_export_need_the_permission(client, world, manager):
+    url, csv_url = reverse("tickets_admin:dashboard"), reverse("tickets_admin:dashboard-csv")
+    client.force_login(StaffFactory())
+    assert client.get(url).status_code == 403
+    assert client.get(csv_url).status_code == 403
+
+    client.force_login(manager)
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('<svg class="chart"') == 4
+    assert "KESS test" in html
+    export = client.get(csv_url)
+    assert export.status_code == 200
+    assert export["Content-Type"].startswith("text/csv")
+    assert "attachment" in export["Content-Disposition"]
+    assert export.content.decode().startswith("section,item,week,metric,value")

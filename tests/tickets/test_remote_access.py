@@ -1,0 +1,521 @@
+import logging
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+import time_machine
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from schedule import gate
+from tests.customers.factories import CustomerFactory, StaffFactory, UserFactory
+from tests.tickets.factories import TicketFactory
+from tickets import crypto
+from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket, TicketEvent
+from tickets.remote_access import (
+    remote_access_current,
+    remote_access_request,
+    remote_access_reveal,
+    remote_access_submit,
+)
+from tickets.services import ticket_close, ticket_close_by_customer, ticket_mark_duplicate
+from tickets.tasks import remote_access_erase_expired
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Zq7#kP2m"  # what TeamViewer shows the customer
+TV_ID = "123 456 789"
+
+
+@pytest.fixture
+def operator(db):
+    user = StaffFactory()
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="tickets", codename__in=["view_ticket", "change_ticket"]
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def ticket(operator):
+    return TicketFactory(status=Ticket.Status.TAKEN, assigned_to=operator, taken_at=timezone.now())
+
+
+@pytest.fixture
+def requested(ticket, operator):
+    return remote_access_request(ticket=ticket, operator=operator)
+
+
+def submit(remote_access, **overrides):
+    kwargs = {
+        "remote_access": remote_access,
+        "customer": remote_access.ticket.customer,
+        "teamviewer_id": TV_ID,
+        "password": PASSWORD,
+        "authorisation_confirmed": True,
+        "backup_confirmed": True,
+    }
+    kwargs.update(overrides)
+    return remote_access_submit(**kwargs)
+
+
+@pytest.fixture
+def submitted(requested, service_open):
+    return submit(requested)
+
+
+def database_dump() -> bytes:
+    """Every row of every table, as the database stores it."""
+    if connection.vendor == "sqlite":
+        return connection.connection.serialize()
+    assert connection.vendor == "postgresql"
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            with cursor.copy(f'COPY "{table}" TO STDOUT') as copy:
+                chunks.extend(bytes(chunk) for chunk in copy)
+    return b"".join(chunks)
+
+
+# Requesting -------------------------------------------------------------------------------------
+
+
+def test_assigned_operator_requests_a_session_with_a_public_event(ticket, operator):
+    remote_access = remote_access_request(ticket=ticket, operator=operator)
+
+    assert remote_access.is_pending
+    assert remote_access.requested_by == operator
+    event = ticket.events.get(kind=TicketEvent.Kind.REMOTE_REQUEST)
+    assert event.is_public
+    assert event.author == operator
+    assert "TeamViewer" in event.body
+
+
+def test_only_the_operator_who_took_the_ticket_can_request(ticket):
+    other = StaffFactory()
+    manager = UserFactory(is_staff=True, is_superuser=True)
+    for user in (other, manager, ticket.customer.user):
+        with pytest.raises(PermissionDenied):
+            remote_access_request(ticket=ticket, operator=user)
+    unassigned = TicketFactory()
+    with pytest.raises(PermissionDenied):
+        remote_access_request(ticket=unassigned, operator=other)
+    assert not RemoteAccessRequest.objects.exists()
+
+
+def test_asking_twice_while_pending_keeps_one_request(requested, ticket, operator):
+    again = remote_access_request(ticket=ticket, operator=operator)
+
+    assert again.pk == requested.pk
+    assert ticket.events.filter(kind=TicketEvent.Kind.REMOTE_REQUEST).count() == 1
+
+
+def test_asking_again_after_submission_erases_the_old_details(submitted, ticket, operator):
+    new = remote_access_request(ticket=ticket, operator=operator)
+
+    submitted.refresh_from_db()
+    assert submitted.is_erased
+    assert submitted.erase_reason == RemoteAccessRequest.EraseReason.REPLACED
+    assert submitted.password_token is None
+    assert submitted.teamviewer_id == ""
+    assert new.is_pending
+
+
+def test_a_closed_ticket_cannot_get_a_request(ticket, operator):
+    ticket_close(ticket=ticket, user=operator)
+    with pytest.raises(ValidationError):
+        remote_access_request(ticket=ticket, operator=operator)
+
+
+# The customer's side ----------------------------------------------------------------------------
+
+
+def test_customer_sees_the_request_the_download_link_and_both_confirmations(
+    client, requested, service_open, settings
+):
+    settings.TEAMVIEWER_DOWNLOAD_URL = "https://databank.example.org/software/tv"
+    ticket = requested.ticket
+    client.force_login(ticket.customer.user)
+
+    page = client.get(reverse("tickets:detail", args=[ticket.number])).content.decode()
+
+    assert 'id="remote-access"' in page
+    assert 'href="https://databank.example.org/software/tv"' in page
+    assert page.count("teamviewer.com") == 0
+    assert 'name="confirm_authorisation"' in page
+    assert "section 5" in page
+    assert 'name="confirm_backup"' in page
+    assert "section 6" in page
+    assert 'name="teamviewer_id"' in page
+    assert 'type="password" name="password"' in page
+    assert reverse("tickets:remote-access", args=[ticket.number]) in page
+
+
+def test_no_box_without_a_request(client, ticket, service_open):
+    client.force_login(ticket.customer.user)
+    page = client.get(reverse("tickets:detail", args=[ticket.number])).content.decode()
+    assert 'id="remote-access"' not in page
+
+
+def test_customer_sends_the_details_through_the_portal(client, requested, service_open, caplog):
+    caplog.set_level(logging.DEBUG)
+    ticket = requested.ticket
+    client.force_login(ticket.customer.user)
+    data = {
+        "confirm_authorisation": "on",
+        "confirm_backup": "on",
+        "teamviewer_id": TV_ID,
+        "password": PASSWORD,
+    }
+
+    response = client.post(reverse("tickets:remote-access", args=[ticket.number]), data)
+
+    assert response.status_code == 302
+    requested.refresh_from_db()
+    assert requested.is_submitted
+    assert requested.teamviewer_id == "123456789"
+    assert requested.authorisation_confirmed_at is not None
+    assert requested.backup_confirmed_at is not None
+    assert bytes(requested.password_token) != PASSWORD.encode()
+    assert crypto.secret_decrypt(token=requested.password_token) == PASSWORD
+    event = ticket.events.get(kind=TicketEvent.Kind.REMOTE_SUBMITTED)
+    assert not event.is_public
+    assert event.body == ""
+    page = client.get(response["Location"]).content.decode()
+    assert PASSWORD not in page
+    assert "You sent your TeamViewer ID and password" in page
+    assert PASSWORD not in caplog.text
+
+
+def test_both_confirmations_are_required_and_the_password_is_not_sent_back(
+    client, requested, service_open
+):
+    ticket = requested.ticket
+    client.force_login(ticket.customer.user)
+    data = {"confirm_authorisation": "on", "teamviewer_id": TV_ID, "password": PASSWORD}
+
+    response = client.post(reverse("tickets:remote-access", args=[ticket.number]), data)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Confirm that you have backed up your computer." in page
+    assert PASSWORD not in page
+    requested.refresh_from_db()
+    assert requested.is_pending
+    with pytest.raises(ValidationError) as exc:
+        submit(requested, authorisation_confirmed=False)
+    assert "confirm_authorisation" in exc.value.error_dict
+
+
+@pytest.mark.parametrize(
+    ("teamviewer_id", "password", "field"),
+    [("12ab", PASSWORD, "teamviewer_id"), (TV_ID, "abc", "password"), (TV_ID, "", "password")],
+)
+def test_details_are_checked(requested, service_open, teamviewer_id, password, field):
+    with pytest.raises(ValidationError) as exc:
+        submit(requested, teamviewer_id=teamviewer_id, password=password)
+    assert field in exc.value.error_dict
+
+
+def test_another_customer_gets_a_404_and_cannot_submit(client, requested, service_open):
+    stranger = CustomerFactory()
+    client.force_login(stranger.user)
+    response = client.post(
+        reverse("tickets:remote-access", args=[requested.ticket.number]),
+        {"confirm_authorisation": "on", "confirm_backup": "on", "teamviewer_id": TV_ID},
+    )
+    assert response.status_code == 404
+    with pytest.raises(PermissionDenied):
+        submit(requested, customer=stranger)
+
+
+def test_a_suspended_customer_cannot_submit(client, requested, service_open):
+    customer = requested.ticket.customer
+    customer.is_suspended = True
+    customer.suspension_reason = "Counterfeit software found."
+    customer.save()
+    with pytest.raises(PermissionDenied):
+        submit(requested)
+    client.force_login(customer.user)
+    page = client.get(reverse("tickets:detail", args=[requested.ticket.number])).content.decode()
+    assert "you cannot send access details" in page
+    assert 'name="password"' not in page
+
+
+def test_the_calendar_gate_binds_the_submission(requested, monkeypatch):
+    closed = gate.ServiceStatus(
+        state=gate.ServiceState.HOLIDAY, reason="Holiday", next_opening=None, at=timezone.now()
+    )
+    monkeypatch.setattr(gate, "service_status", lambda *, at=None: closed)
+    with pytest.raises(gate.ServiceClosedError):
+        submit(requested)
+    requested.refresh_from_db()
+    assert requested.is_pending
+
+
+# Revealing --------------------------------------------------------------------------------------
+
+
+def test_the_assigned_operator_reveals_the_details_with_an_audit_row(client, submitted, operator):
+    ticket = submitted.ticket
+    client.force_login(operator)
+    state = client.get(reverse("tickets_admin:remote-access", args=[ticket.pk]))
+    assert state.status_code == 200
+    assert PASSWORD not in state.content.decode()
+
+    response = client.post(reverse("tickets_admin:remote-access-reveal", args=[ticket.pk]))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert PASSWORD in page
+    assert "123456789" in page
+    assert "no-store" in response["Cache-Control"]
+    reveal = RemoteAccessReveal.objects.get()
+    assert reveal.operator == operator
+    assert reveal.request == submitted
+    client.post(reverse("tickets_admin:remote-access-reveal", args=[ticket.pk]))
+    assert RemoteAccessReveal.objects.count() == 2
+
+
+def test_the_reveal_is_post_only(client, submitted, operator):
+    client.force_login(operator)
+    response = client.get(reverse("tickets_admin:remote-access-reveal", args=[submitted.ticket.pk]))
+    assert response.status_code == 302
+    assert not RemoteAccessReveal.objects.exists()
+
+
+def test_other_staff_and_managers_cannot_reveal(client, submitted):
+    other = StaffFactory()
+    manager = UserFactory(is_staff=True, is_superuser=True)
+    for user in (other, manager):
+        with pytest.raises(PermissionDenied):
+            remote_access_reveal(remote_access=submitted, operator=user)
+        client.force_login(user)
+        url = reverse("tickets_admin:remote-access-reveal", args=[submitted.ticket.pk])
+        response = client.post(url)
+        assert response.status_code == 403
+        assert PASSWORD not in response.content.decode()
+    assert not RemoteAccessReveal.objects.exists()
+
+
+def test_customers_cannot_reach_the_admin_pages(client, submitted):
+    client.force_login(submitted.ticket.customer.user)
+    url = reverse("tickets_admin:remote-access-reveal", args=[submitted.ticket.pk])
+    response = client.post(url)
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_the_operator_asks_from_the_admin(client, ticket, operator):
+    client.force_login(operator)
+    url = reverse("tickets_admin:remote-access", args=[ticket.pk])
+    page = client.get(url).content.decode()
+    assert "Ask for remote access" in page
+
+    response = client.post(url, {"message": "Please connect at three."})
+
+    assert response.status_code == 302
+    assert remote_access_current(ticket=ticket).is_pending
+    assert (
+        ticket.events.get(kind=TicketEvent.Kind.REMOTE_REQUEST).body == "Please connect at three."
+    )
+
+
+def test_another_operator_cannot_ask_from_the_admin(client, ticket):
+    client.force_login(StaffFactory(is_superuser=True))
+    client.post(reverse("tickets_admin:remote-access", args=[ticket.pk]))
+    assert not RemoteAccessRequest.objects.exists()
+
+
+# Where the password must never be ----------------------------------------------------------------
+
+
+def test_the_plaintext_is_nowhere_but_the_reveal_page(
+    client, ticket, operator, service_open, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    remote_access = remote_access_request(ticket=ticket, operator=operator)
+    client.force_login(ticket.customer.user)
+    client.post(
+        reverse("tickets:remote-access", args=[ticket.number]),
+        {
+            "confirm_authorisation": "on",
+            "confirm_backup": "on",
+            "teamviewer_id": TV_ID,
+            "password": PASSWORD,
+        },
+    )
+    remote_access.refresh_from_db()
+    assert remote_access.is_submitted
+    client.force_login(operator)
+    client.post(reverse("tickets_admin:remote-access-reveal", args=[ticket.pk]))
+
+    dump = database_dump()
+    assert PASSWORD.encode() not in dump
+    assert PASSWORD.encode().hex().encode() not in dump
+    assert bytes(remote_access.password_token) in dump or connection.vendor == "postgresql"
+    assert not any(PASSWORD in event.body for event in TicketEvent.objects.all())
+    for message in mail.outbox:
+        assert PASSWORD not in message.subject + message.body
+        assert all(PASSWORD not in str(content) for content, _type in message.alternatives)
+    assert PASSWORD not in caplog.text
+
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    for url in (
+        reverse("admin:tickets_remoteaccessrequest_changelist"),
+        reverse("admin:tickets_remoteaccessrequest_change", args=[remote_access.pk]),
+        reverse("admin:tickets_ticket_changelist"),
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        reverse("tickets_admin:remote-access", args=[ticket.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert PASSWORD not in page, url
+        assert "123456789" not in page, url
+    assert PASSWORD not in caplog.text
+
+
+def test_error_reports_hide_the_posted_password(client, requested, service_open):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    client.force_login(requested.ticket.customer.user)
+    response = client.post(
+        reverse("tickets:remote-access", args=[requested.ticket.number]),
+        {"teamviewer_id": TV_ID, "password": PASSWORD},
+    )
+
+    request = response.wsgi_request
+    assert request.sensitive_post_parameters == ("password",)
+    cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert cleansed["password"] != PASSWORD
+    assert cleansed["teamviewer_id"] == TV_ID
+
+
+# Erasing -----------------------------------------------------------------------------------------
+
+
+def test_closing_the_ticket_erases_the_details(submitted, operator):
+    ticket_close(ticket=submitted.ticket, user=operator)
+
+    submitted.refresh_from_db()
+    assert submitted.is_erased
+    assert submitted.erase_reason == RemoteAccessRequest.EraseReason.CLOSED
+    assert submitted.password_token is None
+    assert submitted.teamviewer_id == ""
+    with pytest.raises(ValidationError):
+        remote_access_reveal(remote_access=submitted, operator=operator)
+
+
+def test_the_customer_closing_or_a_duplicate_erases_too(submitted, operator):
+    ticket = submitted.ticket
+    ticket_close_by_customer(ticket=ticket, customer=ticket.customer)
+    submitted.refresh_from_db()
+    assert submitted.is_erased
+
+    other = TicketFactory(
+        customer=ticket.customer, status=Ticket.Status.TAKEN, assigned_to=operator
+    )
+    remote_access = submit(remote_access_request(ticket=other, operator=operator))
+    original = TicketFactory(customer=ticket.customer)
+    ticket_mark_duplicate(ticket=other, original=original, operator=operator)
+    remote_access.refresh_from_db()
+    assert remote_access.is_erased
+
+
+def test_the_periodic_task_erases_details_past_the_time_limit(submitted, settings):
+    settings.REMOTE_ACCESS_TTL_MINUTES = 30
+    assert remote_access_erase_expired() == 0
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=29)):
+        assert remote_access_erase_expired() == 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        assert remote_access_erase_expired() == 1
+
+    submitted.refresh_from_db()
+    assert submitted.is_erased
+    assert submitted.erase_reason == RemoteAccessRequest.EraseReason.EXPIRED
+    assert submitted.password_token is None
+
+
+def test_the_periodic_task_is_scheduled_and_takes_no_arguments():
+    entry = settings.CELERY_BEAT_SCHEDULE["remote-access-erase-expired"]
+    assert entry["task"] == remote_access_erase_expired.name
+    assert not entry.get("args")
+    assert not entry.get("kwargs")
+
+
+def test_the_ttl_refuses_an_old_token_even_before_the_sweeper(submitted, operator, settings):
+    settings.REMOTE_ACCESS_TTL_MINUTES = 30
+    later = timezone.now() + timedelta(minutes=31)
+    with time_machine.travel(later), pytest.raises(ValidationError):
+        remote_access_reveal(remote_access=submitted, operator=operator)
+    submitted.refresh_from_db()
+    assert submitted.is_erased
+    assert not RemoteAccessReveal.objects.exists()
+
+
+def test_the_ttl_alone_refuses_a_token(settings):
+    settings.REMOTE_ACCESS_TTL_MINUTES = 1
+    token = crypto.secret_encrypt(plaintext=PASSWORD)
+    assert crypto.secret_decrypt(token=token) == PASSWORD
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=2)),
+        pytest.raises(crypto.SecretExpiredError),
+    ):
+        crypto.secret_decrypt(token=token)
+
+
+# Keys ---------------------------------------------------------------------------------------------
+
+
+def test_keys_rotate_and_secret_key_is_not_one_of_them(settings):
+    old = Fernet.generate_key().decode()
+    settings.REMOTE_ACCESS_KEYS = [old]
+    token = crypto.secret_encrypt(plaintext=PASSWORD)
+    new = Fernet.generate_key().decode()
+    settings.REMOTE_ACCESS_KEYS = [new, old]
+    assert crypto.secret_decrypt(token=token) == PASSWORD
+    rotated = crypto.secret_rotate(token=token)
+    settings.REMOTE_ACCESS_KEYS = [new]
+    assert crypto.secret_decrypt(token=rotated) == PASSWORD
+    with pytest.raises(crypto.SecretExpiredError):
+        crypto.secret_decrypt(token=token)
+    assert settings.SECRET_KEY not in settings.REMOTE_ACCESS_KEYS
+
+
+def test_production_refuses_to_start_without_keys():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REMOTE_ACCESS"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY="x" * 60,
+        DJANGO_ALLOWED_HOSTS="support.example.com",
+        DATABASE_URL="postgres://portal@127.0.0.1:5432/portal",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        EMAIL_URL="smtp://mail.example.com:587",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "REMOTE_ACCESS_KEYS" in result.stderr

@@ -1,0 +1,97 @@
+"""Forms of the operators' ticket page; each one feeds a staff service of tickets.services."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from tickets.forms import UploadField
+from tickets.models import Attachment, Ticket
+
+KEEP_STATUS = ""
+
+
+class StaffReplyForm(forms.Form):
+    VISIBILITY_PUBLIC = "public"
+    VISIBILITY_NOTE = "note"
+
+    body = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}), required=False
+    )
+    visibility = forms.ChoiceField(
+        label=_("Send as"),
+        choices=[
+            (VISIBILITY_PUBLIC, _("Public reply (the customer reads it and is e-mailed)")),
+            (VISIBILITY_NOTE, _("Internal note (staff only, never e-mailed)")),
+        ],
+        initial=VISIBILITY_PUBLIC,
+        widget=forms.RadioSelect,
+    )
+    new_status = forms.ChoiceField(
+        label=_("Status after a public reply"),
+        choices=[
+            (Ticket.Status.ANSWERED, Ticket.Status.ANSWERED.label),
+            (Ticket.Status.WAITING_CUSTOMER, Ticket.Status.WAITING_CUSTOMER.label),
+            (KEEP_STATUS, _("Keep the current status")),
+        ],
+        initial=Ticket.Status.ANSWERED,
+        required=False,
+    )
+    files = UploadField(
+        label=_("Attach files"),
+        help_text=_("Public replies only: screenshots, PDF manuals, LOG files."),
+    )
+
+    @property
+    def is_public(self) -> bool:
+        return self.cleaned_data["visibility"] == self.VISIBILITY_PUBLIC
+
+    def clean(self):
+        data = super().clean()
+        if data.get("visibility") == self.VISIBILITY_NOTE and data.get("files"):
+            self.add_error("files", _("Internal notes carry no files: send them as a reply."))
+        return data
+
+    def new_files(self):
+        """(kind, clean file) pairs for tickets.services."""
+        return [
+            (
+                Attachment.Kind.SCREENSHOT
+                if clean.content_type.startswith("image/")
+                else Attachment.Kind.OTHER,
+                clean,
+            )
+            for clean in self.cleaned_data.get("files", [])
+        ]
+
+
+class StatusChangeForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("New status"),
+        choices=[(status.value, status.label) for status in Ticket.OPEN_STATUSES],
+    )
+
+
+class DuplicateForm(forms.Form):
+    original = forms.CharField(
+        label=_("Duplicate of ticket number"),
+        max_length=20,
+        help_text=_("The ticket that stays open; this one is closed with a link to it."),
+    )
+
+    def clean_original(self):
+        value = self.cleaned_data["original"].strip().lstrip("#")
+        ticket = None
+        if value.isdigit() and len(value) < 19:
+            ticket = Ticket.objects.filter(number=int(value)).first()
+        if ticket is None:
+            raise ValidationError(_("There is no ticket with this number."))
+        return ticket
+
+
+class CloseForm(forms.Form):
+    body = forms.CharField(
+        label=_("Closing remark"),
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        required=False,
+        help_text=_("Optional; the customer reads it."),
+    )

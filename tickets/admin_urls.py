@@ -1,0 +1,31 @@
+"""Admin pages of the tickets app that are not a ModelAdmin's; mounted before admin.site.urls."""
+
+from django.contrib import admin
+from django.urls import path
+
+from tickets import admin_dashboard, admin_remote
+
+app_name = "tickets_admin"
+
+urlpatterns = [
+    path(
+        "tickets/ticket/<int:pk>/remote-access/",
+        admin.site.admin_view(admin_remote.RemoteAccessAdminView.as_view()),
+        name="remote-access",
+    ),
+    path(
+        "tickets/ticket/<int:pk>/remote-access/reveal/",
+        admin.site.admin_view(admin_remote.RemoteAccessRevealView.as_view()),
+        name="remote-access-reveal",
+    ),
+    path(
+        "tickets/dashboard/",
+        admin.site.admin_view(admin_dashboard.DashboardView.as_view()),
+        name="dashboard",
+    ),
+    path(
+        "tickets/dashboard/export.csv",
+        admin.site.admin_view(admin_dashboard.DashboardCsvView.as_view()),
+        name="dashboard-csv",
+    ),
+]
