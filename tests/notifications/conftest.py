@@ -67,7 +67,7 @@ def start_worker(live_database, smtp_sink, tmp_path):
     """Start real workers against a broker; every one is stopped before the database is flushed."""
     workers: list[Worker] = []
 
-    def start(broker_url: str, *, name: str = "w", **env) -> Worker:
+    def start(broker_url: str, *, name: str = "w", concurrency: int = 2, **env) -> Worker:
         worker = Worker(
             env=worker_env(
                 database_url=live_database,
@@ -77,6 +77,7 @@ def start_worker(live_database, smtp_sink, tmp_path):
             ),
             log_path=tmp_path / f"worker-{name}-{len(workers)}.log",
             name=f"notif-{name}-{len(workers)}-{os.getpid()}",
+            concurrency=concurrency,
         )
         workers.append(worker)
         return worker.start()
