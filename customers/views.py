@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -63,7 +64,9 @@ class ProfileView(CustomerRequiredMixin, View):
         form = ProfileForm(request.POST, instance=self.customer)
         if form.is_valid():
             customer_update_profile(customer=self.customer, **form.cleaned_data)
-            messages.success(request, _("Your profile has been saved."))
+            # The next page is in the language just chosen: so is its confirmation.
+            with translation.override(self.customer.language):
+                messages.success(request, _("Your profile has been saved."))
             response = redirect("customers:profile")
             response.set_cookie(
                 settings.LANGUAGE_COOKIE_NAME,

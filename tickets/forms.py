@@ -120,7 +120,11 @@ class TicketCreateForm(UploadFormMixin, forms.Form):
         ),
     )
     kind = forms.ChoiceField(
-        label=_("Type of request"), choices=Ticket.Kind.choices, initial=Ticket.Kind.PROBLEM
+        label=_("Type of request"),
+        choices=Ticket.Kind.choices,
+        initial=Ticket.Kind.PROBLEM,
+        # The page hides the diagnostic fields, which a loss report does not need.
+        widget=forms.Select(attrs={"data-loss-value": Ticket.Kind.LOSS_REPORT}),
     )
     language = forms.ChoiceField(
         label=_("Language of the support"),

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -60,6 +60,27 @@ def _apply_service_errors(form, exc: ValidationError, field_map=None) -> None:
 
 def _service_status(request):
     return request.service_status
+
+
+def _redirect_after_post(request, url: str):
+    """Redirect, or tell the upload script where to go.
+
+    The script sends forms with files through XMLHttpRequest, which would follow a redirect by
+    itself and consume the flash message on the way; it asks for the address instead.
+    """
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return JsonResponse({"redirect": url})
+    return redirect(url)
+
+
+def _timeline_for_customer(ticket):
+    """The public events, with their statuses as the customer reads them, not as stored."""
+    labels = dict(Ticket.Status.choices)
+    events = list(ticket_timeline(ticket=ticket))
+    for event in events:
+        event.old_status_label = labels.get(event.old_status, event.old_status)
+        event.new_status_label = labels.get(event.new_status, event.new_status)
+    return events
 
 
 class HomeView(View):
@@ -148,7 +169,9 @@ class TicketCreateView(CustomerRequiredMixin, View):
                     _("Ticket #%(number)s received. We will e-mail you at every update.")
                     % {"number": ticket.number},
                 )
-                return redirect("tickets:detail", number=ticket.number)
+                return _redirect_after_post(
+                    request, reverse("tickets:detail", args=[ticket.number])
+                )
         _keep_files_for_retry(request, form)
         if terms is not None and form.data.get("terms_version") != str(terms.pk):
             # The form shown again asks to accept the version now in force, not the stale one.
@@ -192,7 +215,7 @@ class TicketDetailView(CustomerRequiredMixin, View):
             "tickets/ticket_detail.html",
             {
                 "ticket": ticket,
-                "events": ticket_timeline(ticket=ticket),
+                "events": _timeline_for_customer(ticket),
                 "form": form,
                 "closed": closed,
                 **_remote_access_context(remote_access=remote_access, form=remote_form),
@@ -226,7 +249,9 @@ class TicketReplyView(TicketDetailView):
                 _apply_service_errors(form, exc)
             else:
                 messages.success(request, _("Your message has been added to the ticket."))
-                return redirect(reverse("tickets:detail", args=[ticket.number]) + "#latest")
+                return _redirect_after_post(
+                    request, reverse("tickets:detail", args=[ticket.number]) + "#latest"
+                )
         _keep_files_for_retry(request, form)
         return self.render(request, ticket, form, closed=closed, status=400)
 

@@ -11,11 +11,38 @@
     if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
   });
 
+  // A form shown again with errors: move the focus to the summary, which links to each field.
+  var summary = document.getElementById("form-errors");
+  if (summary) summary.focus();
+
+  // The ticket form: the diagnostic fields only apply to a technical problem.
+  function toggleProblemFields(select) {
+    var form = select.form;
+    var loss = select.value === select.getAttribute("data-loss-value");
+    Array.prototype.forEach.call(form.querySelectorAll("[data-problem-only]"), function (box) {
+      box.hidden = loss;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-loss-value]")) toggleProblemFields(event.target);
+  });
+
   // Upload progress: send forms that carry files with XMLHttpRequest so the bar can move.
   function hasFiles(form) {
     return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
       return input.files && input.files.length > 0;
     });
+  }
+
+  function go(address) {
+    var url = new URL(address, window.location.href);
+    if (url.pathname + url.search === window.location.pathname + window.location.search) {
+      // Same page, new anchor (a reply lands on #latest): assigning would only scroll.
+      window.history.replaceState(null, "", url.href);
+      window.location.reload();
+    } else {
+      window.location.assign(url.href);
+    }
   }
 
   document.addEventListener("submit", function (event) {
@@ -28,8 +55,13 @@
     var submit = form.querySelector("button[type=submit]");
     box.hidden = false;
     submit.disabled = true;
+    bar.value = 0;
+    label.textContent = form.getAttribute("data-sending-text") || "";
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action || window.location.href);
+    // The server answers a successful post with {"redirect": address} instead of a redirect,
+    // so the confirmation message is still there for the page we go to.
+    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
     xhr.upload.addEventListener("progress", function (e) {
       if (!e.lengthComputable) return;
       var percent = Math.round((e.loaded / e.total) * 100);
@@ -37,18 +69,22 @@
       label.textContent = percent + " %";
     });
     xhr.addEventListener("load", function () {
-      if (xhr.responseURL && xhr.responseURL.split("#")[0] !== (form.action || window.location.href).split("#")[0]) {
-        window.location.assign(xhr.responseURL);
+      var type = xhr.getResponseHeader("Content-Type") || "";
+      if (type.indexOf("application/json") === 0) {
+        go(JSON.parse(xhr.responseText).redirect);
         return;
       }
+      // The form again, with its errors (or the service-closed notice): show that page.
       document.open();
       document.write(xhr.responseText);
       document.close();
     });
-    xhr.addEventListener("error", function () {
+    function failed() {
       submit.disabled = false;
-      label.textContent = form.getAttribute("data-error-text") || "Upload failed";
-    });
+      label.textContent = form.getAttribute("data-error-text") || "";
+    }
+    xhr.addEventListener("error", failed);
+    xhr.addEventListener("abort", failed);
     xhr.send(new FormData(form));
   });
 })();

@@ -45,3 +45,16 @@ def test_terms_page_shows_the_version_in_force_in_the_visitors_language(client, 
 
 def test_terms_page_without_terms_is_a_404(client, db):
     assert client.get(reverse("core:terms")).status_code == 404
+
+
+def test_the_server_error_page_renders_on_its_own_in_the_visitors_language(rf, settings):
+    from django.utils import translation
+    from django.views.defaults import server_error
+
+    with translation.override("it"):
+        response = server_error(rf.get("/"))
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert '<html lang="it">' in page
+    assert "Torna alla home page" in page
+    assert "portal.css" in page

@@ -240,3 +240,41 @@ def test_another_customers_unit_report_url_is_404(customer_client):
     assert response.status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == Unit.Status.ACTIVE
+
+
+def test_profile_confirmation_is_in_the_language_just_chosen(customer_client, customer):
+    response = customer_client.post(
+        PROFILE, {"contact_name": "Claire", "phone": "", "language": "fr"}, follow=True
+    )
+    page = response.content.decode()
+    assert '<html lang="fr">' in page
+    assert "Votre profil a été enregistré." in page
+
+
+def test_report_lost_choices_are_a_group_with_a_legend(customer_client, unit):
+    url = reverse("customers:unit-report-lost", args=[unit.pk])
+    page = customer_client.post(url, {"details": "At the fair"}).content.decode()
+    assert '<fieldset class="field field-group field-error required" id="id_status_group">' in (
+        page
+    )
+    assert "<legend>What happened" in page
+    assert '<a href="#id_status_group">What happened: This field is required.</a>' in page
+    unit.refresh_from_db()
+    assert not unit.is_lost_or_stolen
+
+
+def test_password_rules_are_a_list_not_a_paragraph(client, customer):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    url = reverse(
+        "customers:password_reset_confirm",
+        args=[
+            urlsafe_base64_encode(force_bytes(customer.user.pk)),
+            default_token_generator.make_token(customer.user),
+        ],
+    )
+    page = client.get(url, follow=True).content.decode()
+    assert '<div class="help" id="id_new_password1_helptext"><ul>' in page
+    assert '<p class="help" id="id_new_password1_helptext">' not in page

@@ -28,15 +28,26 @@ ARGS = [
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
-# Remember, across the page change, that the progress bar was shown while the form was sent.
+# Remember, across the page change, that the progress bar was shown while the form was sent,
+# and every value it took.
 WATCH_PROGRESS = """
 () => {
   const box = document.querySelector("form[data-upload-progress] .progress");
+  const bar = box.querySelector("progress");
+  sessionStorage.setItem("progressValues", "");
   new MutationObserver(() => {
     if (!box.hidden && box.getClientRects().length) sessionStorage.setItem("progressShown", "1");
   }).observe(box, {attributes: true});
+  new MutationObserver(() => {
+    const seen = sessionStorage.getItem("progressValues");
+    sessionStorage.setItem("progressValues", seen + " " + bar.getAttribute("value"));
+  }).observe(bar, {attributes: true, attributeFilter: ["value"]});
 }
 """
+
+
+def progress_values(page) -> list[int]:
+    return [int(v) for v in page.evaluate("sessionStorage.getItem('progressValues')").split()]
 
 
 @pytest.fixture
@@ -84,18 +95,75 @@ def test_customer_opens_a_ticket_with_a_screenshot(
     page.set_input_files("#id_screenshots", str(screenshot_file))
     page.check("#id_accept_terms")
     page.evaluate(WATCH_PROGRESS)
+    # A slow uplink, so the bar has time to move in steps rather than jump to the end.
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 20,
+            "downloadThroughput": -1,
+            "uploadThroughput": 512 * 1024,
+        },
+    )
     page.get_by_role("button", name="Submit the ticket").click()
-    page.wait_for_url(re.compile(r".*/tickets/\d+/$"), timeout=15000)
+    page.wait_for_url(re.compile(r".*/tickets/\d+/$"), timeout=30000)
+    cdp.send("Network.emulateNetworkConditions", _NO_THROTTLE)
 
     assert page.evaluate("sessionStorage.getItem('progressShown')") == "1"
+    values = progress_values(page)
+    print("\nprogress bar values seen:", values)
+    assert values[-1] == 100, values
+    assert any(0 < v < 100 for v in values), values  # it moved, not only 0 then 100
+    assert values == sorted(values), values
     number = customer.tickets.get().number
     assert f"#{number}" in page.locator("h1").inner_text()
+    # The confirmation survives the upload script's trip (it must not be eaten by the XHR).
+    assert f"Ticket #{number} received." in page.locator(".messages").inner_text()
     thumbnail = page.locator("ul.files img")
     thumbnail.wait_for()
     assert page.evaluate("(img) => img.naturalWidth", thumbnail.element_handle()) > 0
 
+    _reply_refused_then_accepted_then_close(page, screenshot_file, number, customer)
     _take_screenshots(browser, live_server, customer, number)
     context.close()
+
+
+_NO_THROTTLE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
+def _reply_refused_then_accepted_then_close(page, screenshot_file, number, customer):
+    """Detail page: a refused file comes back with a clear error, a good one lands on #latest."""
+    bad = screenshot_file.with_name("tool.exe")
+    bad.write_bytes(b"MZ not a log")
+    page.fill("#id_body", "Here is the tool.")
+    page.set_input_files("#id_files", str(bad))
+    page.get_by_role("button", name="Send").click()
+    summary = page.locator("#form-errors")
+    summary.wait_for()
+    assert "this type of file is not accepted" in summary.inner_text()
+    # The summary takes the focus, for keyboard and screen-reader users.
+    assert page.evaluate("document.activeElement.id") == "form-errors"
+    assert page.input_value("#id_body") == "Here is the tool."
+    assert customer.tickets.get().events.count() == 1
+
+    # The page written from the refused answer still sends files through the bar.
+    page.evaluate(WATCH_PROGRESS)
+    page.set_input_files("#id_files", str(screenshot_file))
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(re.compile(rf".*/tickets/{number}/#latest$"), timeout=30000)
+    page.locator("#latest ul.files img").wait_for()
+    assert "Your message has been added to the ticket." in page.locator(".messages").inner_text()
+    assert "Here is the tool." in page.locator("#latest").inner_text()
+    assert page.evaluate("sessionStorage.getItem('progressShown')") == "1"
+    assert page.locator("ul.files img").count() == 2
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Close the ticket: my problem is solved").click()
+    page.wait_for_selector(".status-closed")
+    assert f"Ticket #{number} is closed." in page.locator(".messages").inner_text()
+    assert page.locator("#id_body").count() == 0
 
 
 def _take_screenshots(browser, live_server, customer, number):

@@ -113,3 +113,53 @@ def test_the_timeline_never_shows_another_tickets_events(customer_client, custom
     home = customer_client.get(reverse("tickets:home")).content.decode()
     assert "Mine" in home
     assert "Theirs" not in home
+
+
+def test_another_customers_file_is_404_whatever_the_url(customer_client, their_ticket):
+    """By id, by thumbnail, by the stored name under any public prefix: never served."""
+    attachment = their_ticket.attachments.get()
+    stored = attachment.file.name
+    urls = [
+        reverse("tickets:attachment", args=[attachment.pk]),
+        reverse("tickets:attachment-thumbnail", args=[attachment.pk]),
+        f"/files/{attachment.pk}",  # without the slash: redirected, then 404
+        f"/files/{attachment.pk}/?download=1",
+        f"/media/{stored}",
+        f"/unused/{stored}",
+        f"/static/{stored}",
+        f"/var/private/{stored}",
+        f"/static/../var/private/{stored}",
+        f"/files/{stored}",
+    ]
+    for url in urls:
+        response = customer_client.get(url, follow=True)
+        assert response.status_code == 404, url
+        assert b"Their secret problem" not in response.content
+
+
+def test_a_thumbnail_that_does_not_exist_is_404_even_for_the_owner(client, customer, terms):
+    unit = UnitFactory(customer=customer)
+    ticket = ticket_submit(
+        customer=customer,
+        unit=unit,
+        terms=terms,
+        files=[("log", clean_upload(SimpleUploadedFile("tool.log", b"log\n")))],
+    )
+    client.force_login(customer.user)
+    log = ticket.attachments.get()
+    assert client.get(reverse("tickets:attachment", args=[log.pk])).status_code == 200
+    assert client.get(reverse("tickets:attachment-thumbnail", args=[log.pk])).status_code == 404
+
+
+def test_another_customers_unit_cannot_be_preselected_or_reported(customer_client, terms):
+    theirs = UnitFactory(serial_number="THEIRS-001")
+    page = customer_client.get(reverse("tickets:create"), {"unit": theirs.pk}).content.decode()
+    assert "THEIRS-001" not in page
+    assert f'value="unit:{theirs.pk}"' not in page
+    assert "THEIRS-001" not in customer_client.get(reverse("customers:units")).content.decode()
+    url = reverse("customers:unit-report-lost", args=[theirs.pk])
+    assert customer_client.get(url).status_code == 404
+    response = customer_client.post(url, {"status": "lost", "details": "x", "confirm": "on"})
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert not theirs.is_lost_or_stolen

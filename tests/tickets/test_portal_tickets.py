@@ -407,3 +407,91 @@ def test_attachment_models_are_linked(customer, unit, terms):
     attachment = Attachment.objects.get()
     assert attachment.ticket == ticket
     assert attachment.uploaded_by == customer.user
+
+
+# What the upload script and the page rely on ----------------------------------------------------
+
+XHR = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
+
+
+def test_the_upload_script_is_told_where_to_go_and_the_message_waits_there(
+    customer_client, unit, terms
+):
+    """A redirect followed by XMLHttpRequest would eat the confirmation: the script gets JSON."""
+    data = ticket_post_data(unit, terms, screenshots=make_image("shot.png"))
+    response = customer_client.post(CREATE, data, **XHR)
+    assert response.status_code == 200
+    ticket = Ticket.objects.get()
+    detail = reverse("tickets:detail", args=[ticket.number])
+    assert response.json() == {"redirect": detail}
+    assert f"Ticket #{ticket.number} received." in customer_client.get(detail).content.decode()
+
+    reply = reverse("tickets:reply", args=[ticket.number])
+    response = customer_client.post(reply, {"body": "More", "files": make_image()}, **XHR)
+    assert response.json() == {"redirect": detail + "#latest"}
+    assert "Your message has been added" in customer_client.get(detail).content.decode()
+
+
+def test_the_upload_script_gets_the_form_again_when_it_is_refused(customer_client, unit, terms):
+    data = ticket_post_data(unit, terms, subject="", screenshots=make_image("shot.png"))
+    response = customer_client.post(CREATE, data, **XHR)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert 'id="form-errors"' in page
+    assert "shot.png" in page  # kept for the next attempt
+    assert not Ticket.objects.exists()
+
+
+def test_the_forms_carry_the_progress_bar_and_its_messages(customer_client, customer, unit, terms):
+    ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
+    for url in (CREATE, reverse("tickets:detail", args=[ticket.number])):
+        page = customer_client.get(url).content.decode()
+        assert "data-upload-progress" in page
+        assert 'data-error-text="The files could not be sent' in page
+        assert '<progress max="100" value="0" aria-label="Sending the files…">' in page
+
+
+def test_history_shows_statuses_in_words_not_codes(customer_client, customer, unit, terms):
+    ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
+    operator = StaffFactory()
+    ticket_take(ticket=ticket, operator=operator)
+    ticket_reply_staff(ticket=ticket, operator=operator, body="Done?")
+    page = customer_client.get(reverse("tickets:detail", args=[ticket.number])).content.decode()
+    assert "(New → Taken in charge)" in page
+    assert "(Taken in charge → Answered)" in page
+    assert "→ taken)" not in page
+    assert "→ answered)" not in page
+
+
+def test_error_summary_links_to_each_field(customer_client, unit, terms):
+    data = ticket_post_data(unit, terms, subject="", accept_terms="")
+    del data["accept_terms"]
+    page = customer_client.post(CREATE, data).content.decode()
+    assert '<a href="#id_subject">Subject: This field is required.</a>' in page
+    assert '<a href="#id_accept_terms">You must accept the terms to submit a ticket.</a>' in page
+
+
+def test_the_form_shows_who_opens_the_ticket(customer_client, customer, unit, terms):
+    page = customer_client.get(CREATE).content.decode()
+    assert f"Customer code {customer.code}" in page
+
+
+def test_a_loss_report_hides_the_diagnostic_fields_but_keeps_them_in_the_page(
+    customer_client, unit, terms
+):
+    page = customer_client.get(CREATE, {"unit": unit.pk, "kind": "loss"}).content.decode()
+    assert page.count("<div data-problem-only hidden>") == 3
+    assert 'name="vehicle_description"' in page  # still there, if the type is changed back
+    assert 'data-loss-value="loss"' in page
+    page = customer_client.get(CREATE, {"unit": unit.pk}).content.decode()
+    assert "<div data-problem-only hidden>" not in page
+    assert page.count("<div data-problem-only>") == 3
+
+
+def test_staged_files_are_a_group_with_a_legend(customer_client, unit, terms):
+    data = ticket_post_data(unit, terms, subject="", screenshots=make_image("shot.png"))
+    page = customer_client.post(CREATE, data).content.decode()
+    assert '<fieldset class="field field-group" id="id_staged_group">' in page
+    assert "<legend>Files already uploaded</legend>" in page
+    assert '<label for="id_staged">' not in page
