@@ -30,16 +30,21 @@ from tickets.uploads import clean_upload
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105 - printed for the demo on purpose
 
-DEMO_TERMS = """Demo terms of the technical support service (version DEMO-1).
+# One paragraph a line: the terms page turns line breaks into <br>.
+DEMO_TERMS = "\n\n".join(
+    [
+        "Demo terms of the technical support service (version DEMO-1).",
+        "The managers publish the real terms from the administration: Portal > Terms versions.",
+        "1. Support covers KESSv2, K-TAG, ECM Titanium, Powergate3+ and the Databank.",
+        "2. Open one ticket per problem; every ticket gets a sequential number, and priority "
+        "goes by the time of receipt. Support is given in Italian and English.",
+        "3. Give every diagnostic detail the form asks for; you are responsible for errors and "
+        "omissions.",
+        "4. Service hours are shown on the home page; no service on holidays, closures and "
+        "maintenance.",
+    ]
+)
 
-The managers publish the real terms from the administration: Portal > Terms versions.
-
-1. Support covers KESSv2, K-TAG, ECM Titanium, Powergate3+ and the Databank.
-2. Open one ticket per problem; every ticket gets a sequential number, and priority goes by the
-time of receipt. Support is given in Italian and English.
-3. Give every diagnostic detail the form asks for; you are responsible for errors and omissions.
-4. Service hours are shown on the home page; no service on holidays, closures and maintenance.
-"""
 
 CUSTOMERS = [
     ("DEMO01", "Officina Rossi S.n.c.", "mario.rossi@example.com", "Mario Rossi", "it", "IT"),
