@@ -1,9 +1,19 @@
+"""The e-mail log for staff: every notification, its state and last error, and a resend action.
+
+The outbox grows with every ticket update, so the list never counts the table (the queue's
+paginator looks one row past the page), sorts only on indexed columns, and its filters and search
+are equalities on indexed columns (see Notification.Meta.indexes).
+"""
+
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import PAGE_VAR
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from notifications.models import Notification
 from notifications.services import notifications_resend
+from tickets.admin import QueuePaginator
+from tickets.models import Ticket
 
 
 @admin.register(Notification)
@@ -19,11 +29,18 @@ class NotificationAdmin(admin.ModelAdmin):
         "sent_at",
         "last_error_short",
     ]
-    list_filter = ["status", "recipient_kind", "language"]
-    search_fields = ["=ticket__number", "recipient"]
+    list_filter = ["status"]
+    # The real search is get_search_results (exact lookups only); this only shows the box.
+    search_fields = ["=recipient"]
+    search_help_text = _("Exact ticket number or recipient's e-mail address.")
     list_select_related = ["ticket", "event"]
-    show_full_result_count = False
     ordering = ["-created_at", "-pk"]
+    sortable_by = ["created_at"]
+    list_per_page = 50
+    list_max_show_all = 0
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = QueuePaginator
     actions = ["resend"]
     fields = [
         "ticket",
@@ -41,11 +58,35 @@ class NotificationAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    # Rows are written by ticket updates and kept as the log: staff only resend them.
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("ticket", "event")
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        raw = request.GET.get(PAGE_VAR, "1")
+        return self.paginator(
+            queryset,
+            per_page,
+            allow_empty_first_page=allow_empty_first_page,
+            page_number=int(raw) if raw.isdigit() else 1,
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().lstrip("#").strip()
+        if not term:
+            return queryset, False
+        # One indexed equality or the other: the ticket is looked up first, so the rows are read
+        # through notification_ticket_idx rather than by joining tickets to the whole log.
+        if term.isdigit():
+            ticket_id = Ticket.objects.filter(number=int(term)).values_list("pk", flat=True).first()
+            return queryset.filter(ticket_id=ticket_id), False
+        return queryset.filter(recipient__iexact=term), False
 
     @admin.display(description=_("ticket"), ordering="ticket__number")
     def ticket_number(self, obj):

@@ -1,4 +1,6 @@
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +26,7 @@ class Notification(models.Model):
         verbose_name=_("ticket"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        db_index=False,  # notification_ticket_idx starts with it
     )
     event = models.ForeignKey(
         "tickets.TicketEvent",
@@ -73,8 +76,16 @@ class Notification(models.Model):
                 name="notification_due_idx",
                 condition=models.Q(status="pending"),
             ),
-            models.Index(fields=["ticket", "-created_at"], name="notification_ticket_idx"),
-            models.Index(fields=["status", "-created_at"], name="notification_status_idx"),
+            # The staff log, newest first: whole, by ticket, by status, by recipient.
+            models.Index(fields=["-created_at", "-id"], name="notification_created_idx"),
+            models.Index(fields=["ticket", "-created_at", "-id"], name="notification_ticket_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="notification_status_idx"),
+            models.Index(
+                Upper("recipient"),
+                F("created_at").desc(),
+                F("id").desc(),
+                name="notification_recipient_idx",
+            ),
         ]
 
     def __str__(self):

@@ -10,7 +10,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from notifications.emails import message_build
@@ -231,12 +231,16 @@ def notification_send(*, notification_id: int) -> Notification | None:
                 return None  # deleted with its ticket, or being sent by another worker
             if notification.status != Notification.Status.PENDING:
                 return notification
-            message = message_build(notification=notification)
             notification.attempts += 1
             now = timezone.now()
             try:
+                # Inside the try: a message that cannot be rendered is a permanent failure that
+                # staff see in the log, not a task that fails and is swept again forever.
+                message = message_build(notification=notification)
                 connection.open()
                 connection.send_messages([message])
+            except DatabaseError:
+                raise  # rolled back: the row stays pending and the sweeper tries again
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 notification.last_error = error
@@ -255,7 +259,13 @@ def notification_send(*, notification_id: int) -> Notification | None:
                     )
                 else:
                     notification.status = Notification.Status.FAILED
-                    logger.error("Notification %s failed: %s", notification.pk, error)
+                    logger.error(
+                        "Notification %s failed: %s",
+                        notification.pk,
+                        error,
+                        # A refusal by the server needs no traceback; anything else is a bug.
+                        exc_info=not isinstance(exc, smtplib.SMTPException | OSError),
+                    )
             else:
                 notification.status = Notification.Status.SENT
                 notification.sent_at = now

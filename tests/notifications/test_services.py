@@ -1,11 +1,17 @@
+import io
+import os
 import smtplib
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
+from django.core.management import call_command
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from kombu.exceptions import OperationalError
 
 from notifications import services
@@ -21,6 +27,7 @@ from tests.customers.factories import StaffFactory
 from tests.notifications.factories import NotificationFactory
 from tickets import services as tickets_services
 from tickets.models import Ticket, TicketEvent
+from tickets.remote_access import remote_access_request, remote_access_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -209,20 +216,42 @@ def test_customer_reply_on_an_unassigned_ticket_sends_nothing(ticket, on_commit)
     assert mail.outbox == []
 
 
-def test_remote_access_request_tells_the_customer_without_a_password(taken, operator, on_commit):
-    with on_commit(), transaction.atomic():
-        tickets_services._event_record(
-            ticket=taken,
-            kind=TicketEvent.Kind.REMOTE_REQUEST,
-            author=operator,
-            body="Please start TeamViewer at 15:00.",
+def test_remote_access_request_tells_the_customer_and_the_password_goes_nowhere(
+    taken, operator, on_commit
+):
+    password = "Zq7#kP2m"  # what TeamViewer shows the customer
+    with on_commit():
+        remote_access = remote_access_request(
+            ticket=taken, operator=operator, message="Please start TeamViewer at 15:00."
         )
 
     [message] = mail.outbox
+    assert message.to == [taken.customer.user.email]
     assert "remote session" in message.subject
-    assert "TeamViewer" in message.body
     assert "Please start TeamViewer at 15:00." in message.body
     assert "Never send the password by e-mail." in message.body
+    mail.outbox.clear()
+
+    with on_commit():
+        remote_access_submit(
+            remote_access=remote_access,
+            customer=taken.customer,
+            teamviewer_id="123 456 789",
+            password=password,
+            authorisation_confirmed=True,
+            backup_confirmed=True,
+        )
+    with on_commit():
+        tickets_services.ticket_reply_staff(ticket=taken, operator=operator, body="Connected.")
+        tickets_services.ticket_close(ticket=taken, user=operator, body="Solved remotely.")
+
+    # The customer's submission is internal: nobody is e-mailed about it.
+    assert not Notification.objects.filter(event__kind=TicketEvent.Kind.REMOTE_SUBMITTED).exists()
+    assert [m.to for m in mail.outbox] == [[taken.customer.user.email]] * 2
+    for message in mail.outbox:
+        for text in (message.subject, message.body, html_of(message), str(message.message())):
+            assert password not in text
+            assert "123456789" not in text
 
 
 # Form of every message --------------------------------------------------------------------------
@@ -235,7 +264,12 @@ def test_messages_are_in_the_ticket_language(customer, unit, terms, service_open
     [message] = mail.outbox
     assert Notification.objects.get().language == "it"
     assert '<html lang="it">' in html_of(message)
-    assert ticket.language == "it"
+    # Whatever the Italian catalogue says today, the subject is the one it gives.
+    with translation.override("it"):
+        expected = gettext("Ticket #%(number)s: we have received your request") % {
+            "number": ticket.number
+        }
+    assert message.subject == expected
 
 
 def test_message_links_to_the_ticket_and_has_stable_headers(ticket, operator, on_commit):
@@ -271,6 +305,22 @@ def test_no_secret_appears_in_any_message(settings, taken, operator, on_commit):
 
 
 # Reliability ----------------------------------------------------------------------------------
+
+
+def test_the_row_is_written_with_the_update_and_handed_over_only_after_commit(
+    ticket, operator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        tickets_services.ticket_take(ticket=ticket, operator=operator)
+
+    notification = Notification.objects.get(event__kind=TicketEvent.Kind.ASSIGNED)
+    assert notification.status == Notification.Status.PENDING
+    assert mail.outbox == []
+    for callback in callbacks:
+        callback()
+    assert len(mail.outbox) == 1
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.SENT
 
 
 def test_rolled_back_update_leaves_no_notification(ticket, operator, on_commit):
@@ -429,3 +479,82 @@ def test_resend_sends_a_failed_notification_again(on_commit):
     assert notification.status == Notification.Status.SENT
     assert notification.attempts == 2
     assert len(mail.outbox) == 1
+
+
+def test_embedded_default_keeps_a_temporary_failure_pending_for_the_sweep_command(
+    settings, monkeypatch, ticket, operator, on_commit
+):
+    settings.NOTIFICATIONS_RETRY_BACKOFF = 0
+    # Eager Celery (no Redis): the same task runs inline; a 4xx leaves the row pending.
+    error = smtplib.SMTPDataError(451, b"4.3.0 Try again later")
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "get_connection", lambda **kw: RefusingConnection(error))
+        with on_commit():
+            tickets_services.ticket_take(ticket=ticket, operator=operator)
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.TAKEN
+    notification = Notification.objects.get(event__kind=TicketEvent.Kind.ASSIGNED)
+    assert (notification.status, notification.attempts) == (Notification.Status.PENDING, 1)
+    assert "451" in notification.last_error
+    assert mail.outbox == []
+
+    out = io.StringIO()
+    call_command("notifications_sweep", "--grace=0", stdout=out)
+
+    assert out.getvalue().strip() == "1 notifications enqueued again."
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (Notification.Status.SENT, 2)
+    assert len(mail.outbox) == 1
+
+
+def test_a_message_that_cannot_be_rendered_fails_visibly(monkeypatch, caplog):
+    notification = NotificationFactory()
+
+    def broken(**kwargs):
+        raise KeyError("number")
+
+    monkeypatch.setattr(services, "message_build", broken)
+    notification_send(notification_id=notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.FAILED
+    assert notification.last_error == "KeyError: 'number'"
+    assert "Traceback" in caplog.text
+    assert mail.outbox == []
+
+
+def test_beat_runs_the_sweeper(settings):
+    from config.celery_app import app
+
+    [entry] = [
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "notifications.tasks.notifications_sweep_task"
+    ]
+    assert entry["schedule"] == settings.NOTIFICATIONS_SWEEP_INTERVAL
+    assert entry["task"] in app.tasks
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "eager", "broker"),
+    [("", "True", "memory://"), ("redis://127.0.0.1:6399/0", "False", "redis://127.0.0.1:6399/0")],
+)
+def test_embedded_default_is_eager_and_redis_url_makes_it_real(settings, redis_url, eager, broker):
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_", "DJANGO_"))
+    }
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", REDIS_URL=redis_url)
+    code = (
+        "import django; django.setup(); from config.celery_app import app; "
+        "print(app.conf.task_always_eager, app.conf.broker_url)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == [eager, broker]
