@@ -215,7 +215,7 @@ def _hours(value: timedelta | None) -> str:
 def _svg(width: int, height: int, label: str, body: SafeString) -> SafeString:
     return format_html(
         '<svg class="chart" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{label}" '
-        'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">'
+        'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="13">'
         "<title>{label}</title>{body}</svg>",
         w=width,
         h=height,

@@ -140,6 +140,15 @@ class Ticket(TimeStampedModel):
                 name="ticket_queue_product_idx",
                 condition=~models.Q(status="closed"),
             ),
+            # Every status in receipt order ("all" in the queue), the dashboard's weekly counts
+            # and its sample of recent first responses.
+            models.Index(fields=["received_at", "number"], name="ticket_received_idx"),
+            # The dashboard's tickets taken in charge per operator over recent weeks.
+            models.Index(
+                fields=["taken_at", "assigned_to"],
+                name="ticket_taken_idx",
+                condition=models.Q(taken_at__isnull=False),
+            ),
             models.Index(fields=["unit", "status"], name="ticket_unit_status_idx"),
             models.Index(fields=["serial_number"], name="ticket_serial_idx"),
         ]

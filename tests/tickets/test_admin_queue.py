@@ -1,7 +1,10 @@
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -178,3 +181,23 @@ def test_paginator_count_is_bounded_by_the_next_row():
     assert paginator.count == 151
     assert paginator.has_next
     assert paginator.page(3).object_list == list(range(100, 150))
+
+
+def test_queue_counts_waiting_time_in_service_hours_of_the_real_calendar(operator_client):
+    # Service hours Mon-Fri 08:30-12:30 and 14:00-18:00; now is Monday 16 March 2026, 09:00.
+    cache.clear()
+    rome = ZoneInfo("Europe/Rome")
+    received = {
+        "thursday noon": datetime(2026, 3, 12, 12, 0, tzinfo=rome),  # 4 h 30 + 8 h + 30 min
+        "friday 17:00": datetime(2026, 3, 13, 17, 0, tzinfo=rome),  # 1 h + the weekend + 30 min
+        "saturday": datetime(2026, 3, 14, 10, 0, tzinfo=rome),  # only Monday's 30 min
+        "monday 08:45": datetime(2026, 3, 16, 8, 45, tzinfo=rome),  # 15 min
+    }
+    for at in received.values():
+        TicketFactory(received_at=at)
+
+    with time_machine.travel(datetime(2026, 3, 16, 9, 0, tzinfo=rome), tick=False):
+        response = operator_client.get(QUEUE)
+
+    rows = re.findall(r'<td class="field-waiting">([^<]*)</td>', response.content.decode())
+    assert rows == ["13 h 00 min", "1 h 30 min", "0 h 30 min", "0 h 15 min"]

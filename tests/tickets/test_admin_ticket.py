@@ -1,13 +1,20 @@
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
+from django.core import mail
+from django.core.cache import cache
 from django.urls import reverse
 
 from core.roles import OPERATORS
 from schedule import gate
 from tests.conftest import make_image
 from tests.core.factories import staff_with_role
+from tests.schedule.factories import ClosureFactory
 from tests.tickets.factories import TicketFactory
 from tickets.models import Attachment, Ticket, TicketEvent
-from tickets.services import ticket_reply_staff
+from tickets.services import ticket_reply_customer, ticket_reply_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +150,44 @@ def test_operator_reply_goes_through_while_the_service_is_closed(
     assert ticket.events.filter(kind=TicketEvent.Kind.MESSAGE, body="Answer at 18:05.").exists()
 
 
+ROME = ZoneInfo("Europe/Rome")
+
+
+def _customer_is_refused(ticket) -> bool:
+    try:
+        ticket_reply_customer(ticket=ticket, customer=ticket.customer, body="Still broken.")
+    except gate.ServiceClosedError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        pytest.param(datetime(2026, 3, 17, 18, 5, tzinfo=ROME), id="Tuesday at 18:05"),
+        pytest.param(datetime(2026, 8, 12, 10, 0, tzinfo=ROME), id="during the summer closure"),
+    ],
+)
+def test_the_calendar_binds_the_customer_but_not_the_operator(operator_client, moment):
+    cache.clear()
+    ClosureFactory(first_day=date(2026, 8, 10), last_day=date(2026, 8, 21))
+    ticket = TicketFactory(received_at=moment - timedelta(days=1), language="en")
+
+    with time_machine.travel(moment, tick=False):
+        assert _customer_is_refused(ticket)
+        response = act(
+            operator_client, ticket, "reply", body="Answer after hours.", visibility="public"
+        )
+        closing = act(operator_client, ticket, "close", body="Done.")
+
+    assert response.status_code == 302
+    assert closing.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.CLOSED
+    assert ticket.events.filter(kind=TicketEvent.Kind.MESSAGE, body="Answer after hours.").exists()
+    cache.clear()
+
+
 def test_operator_changes_the_status(operator_client, operator, ticket):
     response = act(operator_client, ticket, "status", status=Ticket.Status.WAITING_CUSTOMER)
 
@@ -163,10 +208,13 @@ def test_operator_takes_the_ticket_from_its_page(operator_client, operator, tick
     assert ticket.events.filter(kind=TicketEvent.Kind.ASSIGNED, author=operator).exists()
 
 
-def test_operator_marks_a_duplicate_and_both_pages_link(operator_client, ticket):
+def test_operator_marks_a_duplicate_and_both_pages_link(
+    operator_client, ticket, django_capture_on_commit_callbacks
+):
     original = TicketFactory(customer=ticket.customer)
 
-    response = act(operator_client, ticket, "duplicate", original=f"#{original.number}")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(operator_client, ticket, "duplicate", original=f"#{original.number}")
 
     assert response.status_code == 302
     ticket.refresh_from_db()
@@ -175,6 +223,10 @@ def test_operator_marks_a_duplicate_and_both_pages_link(operator_client, ticket)
     assert ticket.events.filter(kind=TicketEvent.Kind.DUPLICATE).exists()
     assert page_url(original) in operator_client.get(page_url(ticket)).content.decode()
     assert page_url(ticket) in operator_client.get(page_url(original)).content.decode()
+    # The customer is told, with the surviving ticket's number.
+    (message,) = [m for m in mail.outbox if f"#{ticket.number}" in m.subject]
+    assert message.to == [ticket.customer.user.email]
+    assert f"#{original.number}" in message.body
 
 
 @pytest.mark.parametrize("original", ["999999", "abc", ""])

@@ -5,7 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from schedule.selectors import service_time_between
 from tests.customers.factories import StaffFactory
@@ -149,3 +152,37 @@ def test_the_page_and_the_export_need_the_permission(client, world, manager):
     assert export["Content-Type"].startswith("text/csv")
     assert "attachment" in export["Content-Disposition"]
     assert export.content.decode().startswith("section,item,week,metric,value")
+
+
+def test_the_page_and_the_export_cost_the_same_queries_with_more_data(
+    client, world, manager, django_assert_num_queries
+):
+    client.force_login(manager)
+    url, csv_url = reverse("tickets_admin:dashboard"), reverse("tickets_admin:dashboard-csv")
+    client.get(url)  # warm the session and the calendar's cache
+    with CaptureQueriesContext(connection) as page_before:
+        client.get(url)
+    with CaptureQueriesContext(connection) as csv_before:
+        client.get(csv_url)
+
+    # Within every window of the page (it reads the clock): new weeks, products and operators.
+    operators = StaffFactory.create_batch(4)
+    now = timezone.now()
+    for index in range(40):
+        received = now - timedelta(days=index % 60, hours=2)
+        TicketFactory(
+            unit__product=ProductFactory() if index % 10 == 0 else world["kess"],
+            received_at=received,
+            status=Ticket.Status.ANSWERED,
+            assigned_to=operators[index % 4],
+            taken_at=received,
+            first_response_at=received + timedelta(hours=1),
+        )
+
+    with django_assert_num_queries(len(page_before.captured_queries)):
+        page = client.get(url)
+    with django_assert_num_queries(len(csv_before.captured_queries)):
+        client.get(csv_url)
+    assert page.status_code == 200
+    assert page.context["figures"].response_sample_size == 40
+    assert len(page.context["figures"].operators) >= 4

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -519,3 +520,45 @@ def test_production_refuses_to_start_without_keys():
     )
     assert result.returncode != 0
     assert "REMOTE_ACCESS_KEYS" in result.stderr
+
+
+@pytest.mark.postgres
+def test_the_plaintext_is_not_in_the_database_files(
+    require_postgres, client, ticket, operator, service_open, django_capture_on_commit_callbacks
+):
+    # A password no other test uses, so that an old row elsewhere in the files cannot match.
+    password = "Pg-" + Fernet.generate_key().decode()[:20]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW data_directory")
+        data_directory = cursor.fetchone()[0]
+        cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+        files = Path(data_directory) / "base" / str(cursor.fetchone()[0])
+    if not os.access(files, os.R_OK):
+        pytest.skip(f"{files} is not readable by this user")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        remote_access_request(ticket=ticket, operator=operator)
+        client.force_login(ticket.customer.user)
+        client.post(
+            reverse("tickets:remote-access", args=[ticket.number]),
+            {
+                "confirm_authorisation": "on",
+                "confirm_backup": "on",
+                "teamviewer_id": "555 444 333",
+                "password": password,
+            },
+        )
+        client.force_login(operator)
+        revealed = client.post(reverse("tickets_admin:remote-access-reveal", args=[ticket.pk]))
+    assert password in revealed.content.decode()
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")  # write every changed page, uncommitted rows included
+    content = b"".join(path.read_bytes() for path in files.iterdir() if path.is_file())
+
+    # The TeamViewer ID, stored as it is, shows that the scan reads the rows just written.
+    assert b"555444333" in content
+    assert password.encode() not in content
+    assert remote_access_current(ticket=ticket).is_submitted
+    # The e-mail asking for the session went out; none carries the password.
+    assert any(f"#{ticket.number}" in message.subject for message in mail.outbox)
+    assert all(password not in message.body for message in mail.outbox)

@@ -2,6 +2,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.db import close_old_connections, connection
 from django.urls import reverse
 from django.utils import timezone
@@ -54,6 +55,20 @@ def test_take_next_is_a_post(client):
     assert client.get(TAKE_NEXT).status_code == 405
 
 
+@pytest.mark.django_db
+def test_taking_a_ticket_tells_the_customer(client, django_capture_on_commit_callbacks):
+    client.force_login(staff_with_role(OPERATORS, "luca"))
+    ticket = TicketFactory(language="en")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(TAKE_NEXT)
+
+    sent = [m for m in mail.outbox if f"#{ticket.number}" in m.subject]
+    assert [m.to for m in sent] == [[ticket.customer.user.email]]
+    assert "taken in charge" in sent[0].subject
+
+
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_takers_never_get_the_same_ticket(require_postgres):
     tickets = 20
