@@ -33,6 +33,7 @@ class ClosureRule:
     last_day: date
     recurs_yearly: bool
     titles: dict[str, str]
+    revised: datetime | None = None  # when a manager last saved it (DTSTAMP of the feed)
 
     def occurrences(self, *, year: int) -> list[tuple[date, date]]:
         """Return the (first, last) days of the occurrences that touch a calendar year."""
@@ -62,6 +63,7 @@ class MaintenanceWindow:
     ends_at: datetime
     is_urgent: bool
     texts: dict[str, str]
+    revised: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ class Calendar:
         self._closed_years: dict[int, dict[date, DayOff]] = {}
         self._day_intervals: dict[date, list[tuple[datetime, datetime]]] = {}
         self.has_hours = any(self.weekly.values())
+        # Views of this snapshot that selectors compute once (announcements, the week...).
+        self.derived: dict[tuple, object] = {}
 
     # Days ---------------------------------------------------------------------------------------
 

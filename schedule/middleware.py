@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from schedule.gate import service_status
+from schedule.selectors import calendar_pinned
 
 
 class MaintenanceMiddleware:
@@ -19,6 +20,11 @@ class MaintenanceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # One snapshot of the calendar for the whole request: one look-up in the cache.
+        with calendar_pinned():
+            return self.respond(request)
+
+    def respond(self, request):
         status = service_status()
         request.service_status = status
         if status.portal_reachable or request.path_info.startswith(

@@ -8,6 +8,9 @@ The services change the token (after commit) whenever a manager saves something.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from threading import Lock
@@ -32,9 +35,12 @@ VERSION_KEY = "schedule:calendar:version"
 DATA_KEY = "schedule:calendar:data:{version}"
 DATA_TIMEOUT = 60 * 60 * 24
 LANGUAGES = ("it", "en", "fr")
+_DERIVED_SIZE = 256
 
 _memo_lock = Lock()
 _memo: dict[tuple, Calendar] = {}
+# The calendar a request works with, so that a page asks the cache for the token once.
+_pinned: ContextVar[Calendar | None] = ContextVar("schedule_pinned_calendar", default=None)
 
 
 def _minutes(value) -> int:
@@ -56,6 +62,7 @@ def _rows_load() -> dict:
             last_day=c.last_day,
             recurs_yearly=c.recurs_yearly,
             titles={code: getattr(c, f"title_{code}") for code in LANGUAGES},
+            revised=c.updated_at,
         )
         for c in Closure.objects.all()
     ]
@@ -66,6 +73,7 @@ def _rows_load() -> dict:
             ends_at=m.ends_at,
             is_urgent=m.is_urgent,
             texts={code: getattr(m, f"text_{code}") for code in LANGUAGES},
+            revised=m.updated_at,
         )
         for m in Maintenance.objects.all()
     ]
@@ -86,6 +94,9 @@ def _rows_load() -> dict:
 
 def calendar_current() -> Calendar:
     """Return the service calendar, from this process's memory while the cache says it is fresh."""
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
     version = cache.get(VERSION_KEY)
     key = (
         version,
@@ -114,6 +125,31 @@ def calendar_current() -> Calendar:
         _memo.clear()
         _memo[key] = calendar
     return calendar
+
+
+@contextmanager
+def calendar_pinned() -> Iterator[Calendar]:
+    """Serve one snapshot of the calendar for the duration of a request."""
+    token = _pinned.set(calendar_current())
+    try:
+        yield _pinned.get()
+    finally:
+        _pinned.reset(token)
+
+
+def calendar_unpin() -> None:
+    """Forget the snapshot of the current request (a manager has just saved the calendar)."""
+    _pinned.set(None)
+
+
+def _memoized(calendar: Calendar, key: tuple, build):
+    """Return data derived from a calendar snapshot, computed once per snapshot and key."""
+    found = calendar.derived.get(key)
+    if found is None:
+        if len(calendar.derived) > _DERIVED_SIZE:
+            calendar.derived.clear()
+        found = calendar.derived[key] = build()
+    return found
 
 
 def _calendar_build(rows: dict, version: str) -> Calendar:
@@ -223,56 +259,71 @@ def notice_list_active(
                 publish_until=row.publish_until,
             )
         )
-    found.extend(_announcements(calendar=calendar, at=at, language=language, stored=stored))
+    today = calendar.local_date(at)
+    days = settings.SERVICE_HOLIDAY_NOTICE_DAYS
+    announced = {row.closure_pk for row in stored if row.closure_pk}
+    announcements = _memoized(
+        calendar,
+        ("announcements", today, language, days),
+        lambda: _announcements(calendar=calendar, today=today, language=language, days=days),
+    )
+    found.extend(notice for pk, notice in announcements if pk is None or pk not in announced)
     return found
 
 
-def _announcements(*, calendar: Calendar, at: datetime, language: str, stored) -> list:
-    """Announce upcoming holidays and next year's recurring closures, which nobody saves again."""
-    today = calendar.local_date(at)
-    announced_closures = {row.closure_pk for row in stored if row.closure_pk}
+def _announcements(
+    *, calendar: Calendar, today: date, language: str, days: int
+) -> list[tuple[int | None, ActiveNotice]]:
+    """Announce upcoming holidays and next year's recurring closures, which nobody saves again.
+
+    Each announcement comes with its closure's key, so that a closure whose own notice is
+    published is not announced twice.
+    """
     found = []
     seen_closures: set[tuple] = set()
-    for offset in range(settings.SERVICE_HOLIDAY_NOTICE_DAYS + 1):
+    for offset in range(days + 1):
         day = today + timedelta(days=offset)
         names = calendar.holiday_names(day)
         ends = datetime.combine(day + ONE_DAY, datetime.min.time(), tzinfo=calendar.zone)
         if names is not None and calendar.weekly[day.weekday()]:
-            starts = ends - timedelta(days=settings.SERVICE_HOLIDAY_NOTICE_DAYS + 1)
+            starts = ends - timedelta(days=days + 1)
             found.append(
-                ActiveNotice(
-                    key=f"holiday-{day.isoformat()}",
-                    severity=Notice.Severity.INFO,
-                    source="holiday",
-                    text=_holiday_text(day, names, language),
-                    texts={code: _holiday_text(day, names, code) for code in LANGUAGES},
-                    publish_from=starts,
-                    publish_until=ends,
+                (
+                    None,
+                    ActiveNotice(
+                        key=f"holiday-{day.isoformat()}",
+                        severity=Notice.Severity.INFO,
+                        source="holiday",
+                        text=_holiday_text(day, names, language),
+                        texts={code: _holiday_text(day, names, code) for code in LANGUAGES},
+                        publish_from=starts,
+                        publish_until=ends,
+                    ),
                 )
             )
             continue
         off = calendar.day_off(day)
         if off is None or off.kind != "closure" or not off.closure.recurs_yearly:
             continue
-        if (
-            off.closure.pk in announced_closures
-            or (off.closure.pk, off.occurrence) in seen_closures
-        ):
+        if (off.closure.pk, off.occurrence) in seen_closures:
             continue
         seen_closures.add((off.closure.pk, off.occurrence))
         first, last = off.occurrence
         texts = closure_notice_texts(first=first, last=last, titles=off.closure.titles)
         found.append(
-            ActiveNotice(
-                key=f"closure-{off.closure.pk}-{first.isoformat()}",
-                severity=Notice.Severity.WARNING,
-                source=Notice.Source.CLOSURE,
-                text=pick_language(texts, language),
-                texts=texts,
-                publish_from=datetime.combine(first, datetime.min.time(), tzinfo=calendar.zone)
-                - timedelta(days=settings.SERVICE_HOLIDAY_NOTICE_DAYS),
-                publish_until=datetime.combine(
-                    last + ONE_DAY, datetime.min.time(), tzinfo=calendar.zone
+            (
+                off.closure.pk,
+                ActiveNotice(
+                    key=f"closure-{off.closure.pk}-{first.isoformat()}",
+                    severity=Notice.Severity.WARNING,
+                    source=Notice.Source.CLOSURE,
+                    text=pick_language(texts, language),
+                    texts=texts,
+                    publish_from=datetime.combine(first, datetime.min.time(), tzinfo=calendar.zone)
+                    - timedelta(days=days),
+                    publish_until=datetime.combine(
+                        last + ONE_DAY, datetime.min.time(), tzinfo=calendar.zone
+                    ),
                 ),
             )
         )
@@ -298,6 +349,14 @@ def week_view(*, at: datetime | None = None, language: str | None = None) -> lis
     at = at or timezone.now()
     language = (language or get_language() or "it")[:2]
     today = calendar.local_date(at)
+    return _memoized(
+        calendar,
+        ("week", today, language),
+        lambda: _week_build(calendar=calendar, today=today, language=language),
+    )
+
+
+def _week_build(*, calendar: Calendar, today: date, language: str) -> list[WeekDay]:
     monday = today - timedelta(days=today.weekday())
     days = []
     for index in range(7):
@@ -339,6 +398,14 @@ def days_off_upcoming(
     days = days if days is not None else settings.SERVICE_UPCOMING_DAYS
     language = (language or get_language() or "it")[:2]
     today = calendar.local_date(at)
+    return _memoized(
+        calendar,
+        ("days-off", today, language, days),
+        lambda: _days_off_build(calendar=calendar, today=today, language=language, days=days),
+    )
+
+
+def _days_off_build(*, calendar: Calendar, today: date, language: str, days: int) -> list[DaysOff]:
     found: list[DaysOff] = []
     seen: set = set()
     for offset in range(days + 1):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from schedule.calendar import ClosureRule
 from schedule.models import Closure, Maintenance, Notice, ServiceHours
-from schedule.selectors import LANGUAGES, VERSION_KEY, closure_notice_texts
+from schedule.selectors import LANGUAGES, VERSION_KEY, calendar_unpin, closure_notice_texts
 
 CLOSURE_FIELDS = ("title_it", "title_en", "title_fr", "first_day", "last_day", "recurs_yearly")
 MAINTENANCE_FIELDS = ("starts_at", "ends_at", "is_urgent", "text_it", "text_en", "text_fr")
@@ -26,6 +26,7 @@ HOURS_FIELDS = ("weekday", "opens_at", "closes_at")
 def calendar_cache_invalidate() -> None:
     """Give the calendar a new version token, so every process reloads it on its next request."""
     cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    calendar_unpin()
 
 
 def _invalidate_on_commit() -> None:
@@ -218,11 +219,12 @@ def _maintenance_notice_texts(*, maintenance: Maintenance) -> dict[str, str]:
                 "Extraordinary maintenance from %(start)s to %(end)s: "
                 "the portal will not be reachable."
             ) % {
+                # The format of the home page and the closures' notices, not the locale's.
                 "start": formats.date_format(
-                    timezone.localtime(maintenance.starts_at, zone), "DATETIME_FORMAT"
+                    timezone.localtime(maintenance.starts_at, zone), "l j F Y, H:i"
                 ),
                 "end": formats.date_format(
-                    timezone.localtime(maintenance.ends_at, zone), "DATETIME_FORMAT"
+                    timezone.localtime(maintenance.ends_at, zone), "l j F Y, H:i"
                 ),
             }
             extra = maintenance.text(code)

@@ -1,3 +1,4 @@
+import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone, translation
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -35,10 +37,19 @@ def _cached_feed(*, name: str, language: str, bucket: str, build) -> bytes:
     return body
 
 
-def _public(response: HttpResponse) -> HttpResponse:
+def _public(request, body: bytes, *, content_type: str, vary: bool = False) -> HttpResponse:
+    """Answer a feed body that anyone may cache, or 304 when the client already has it."""
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = HttpResponse(body, content_type=content_type)
+    response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={settings.SERVICE_FEED_MAX_AGE}"
     response["Access-Control-Allow-Origin"] = "*"
     response["X-Content-Type-Options"] = "nosniff"
+    if vary:
+        # Without ?lang= the language comes from the browser.
+        patch_vary_headers(response, ["Accept-Language"])
     return response
 
 
@@ -53,15 +64,26 @@ def calendar_feed(request):
         bucket=today.isoformat(),
         build=lambda: _ical_build(language=language, today=today),
     )
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response = _public(
+        request,
+        body,
+        content_type="text/calendar; charset=utf-8",
+        vary="lang" not in request.GET,
+    )
     response["Content-Disposition"] = 'inline; filename="service-calendar.ics"'
-    return _public(response)
+    return response
 
 
 def _ical_build(*, language: str, today: date) -> bytes:
     calendar = calendar_current()
     domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "portal.invalid"
-    stamp = datetime.now(tz=UTC).replace(microsecond=0)
+    # DTSTAMP of a published calendar is when the data was last revised (RFC 5545 3.8.7.2):
+    # stable values keep the body, and so its ETag, the same until something changes.
+    holidays_stamp = datetime(today.year, 1, 1, tzinfo=UTC)
+
+    def stamp_of(revised: datetime | None) -> datetime:
+        return (revised or holidays_stamp).astimezone(UTC).replace(microsecond=0)
+
     feed = icalendar.Calendar()
     feed.add("prodid", "-//Technical support portal//Service calendar//EN")
     feed.add("version", "2.0")
@@ -70,10 +92,12 @@ def _ical_build(*, language: str, today: date) -> bytes:
     feed.add("x-wr-timezone", settings.SERVICE_TIME_ZONE)
     feed.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
 
-    def all_day(uid: str, summary: str, first: date, last: date) -> icalendar.Event:
+    def all_day(
+        uid: str, summary: str, first: date, last: date, revised: datetime | None = None
+    ) -> icalendar.Event:
         event = icalendar.Event()
         event.add("uid", f"{uid}@{domain}")
-        event.add("dtstamp", stamp)
+        event.add("dtstamp", stamp_of(revised))
         event.add("dtstart", first)
         event.add("dtend", last + timedelta(days=1))
         event.add("summary", summary)
@@ -87,6 +111,7 @@ def _ical_build(*, language: str, today: date) -> bytes:
             _("Support closed: %(title)s") % {"title": title},
             rule.first_day,
             rule.last_day,
+            rule.revised,
         )
         if rule.recurs_yearly:
             event.add("rrule", {"freq": "yearly"})
@@ -112,7 +137,7 @@ def _ical_build(*, language: str, today: date) -> bytes:
             continue
         event = icalendar.Event()
         event.add("uid", f"maintenance-{window.pk}@{domain}")
-        event.add("dtstamp", stamp)
+        event.add("dtstamp", stamp_of(window.revised))
         event.add("dtstart", window.starts_at.astimezone(UTC))
         event.add("dtend", window.ends_at.astimezone(UTC))
         event.add("summary", _("Portal unreachable: extraordinary maintenance"))
@@ -133,13 +158,13 @@ def notices_feed(request):
         bucket=now.strftime("%Y%m%d%H%M"),
         build=lambda: _notices_build(at=now),
     )
-    return _public(HttpResponse(body, content_type="application/json"))
+    return _public(request, body, content_type="application/json")
 
 
 def _notices_build(*, at: datetime) -> bytes:
     notices = notice_list_active(at=at)
+    # No generation time in the body: an unchanged list keeps its ETag and earns a 304.
     data = {
-        "generated_at": at.astimezone(UTC).isoformat(),
         "notices": [
             {
                 "id": notice.key,

@@ -1,20 +1,31 @@
 from django import template
+from django.utils import timezone
 
 from schedule.selectors import days_off_upcoming, maintenance_list_upcoming, week_view
 
 register = template.Library()
 
 MINUTES_PER_DAY = 24 * 60
+MAINTENANCE_SHOWN = 3
 
 
 @register.inclusion_tag("schedule/_week.html", takes_context=True)
 def service_week(context):
-    """Draw this week's service hours, marking holidays and closures."""
+    """Draw this week's service hours, then the coming days off and maintenance, soonest first."""
     status = getattr(context.get("request"), "service_status", None)
     at = status.at if status else None
-    return {
-        "days": week_view(at=at),
-        "upcoming": days_off_upcoming(at=at),
-        "maintenance": maintenance_list_upcoming(at=at)[:3],
-        "scale": MINUTES_PER_DAY,
-    }
+    upcoming = [
+        {"kind": item.kind, "first": item.first, "last": item.last, "label": item.label}
+        for item in days_off_upcoming(at=at)
+    ]
+    for window in maintenance_list_upcoming(at=at)[:MAINTENANCE_SHOWN]:
+        upcoming.append(
+            {
+                "kind": "maintenance",
+                "first": timezone.localtime(window.starts_at).date(),
+                "starts_at": window.starts_at,
+                "ends_at": window.ends_at,
+            }
+        )
+    upcoming.sort(key=lambda item: item["first"])  # stable: days off before maintenance
+    return {"days": week_view(at=at), "upcoming": upcoming, "scale": MINUTES_PER_DAY}

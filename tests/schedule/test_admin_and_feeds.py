@@ -13,7 +13,7 @@ from schedule.models import Closure, Maintenance, Notice, ServiceHours
 from schedule.services import closure_create, maintenance_create, notice_create
 from tests.customers.factories import StaffFactory
 from tests.schedule.conftest import rome
-from tests.schedule.factories import ClosureFactory, MaintenanceFactory
+from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,11 @@ def test_admin_refuses_maintenance_without_24_hours_notice_unless_urgent(
     notice = Notice.objects.get(maintenance=Maintenance.objects.get())
     assert notice.publish_from == NOW
     assert notice.severity == ("critical" if urgent else "warning")
+    end = start + timedelta(hours=2)
+    assert notice.text_en == (
+        f"Extraordinary maintenance from {start:%A} {start.day} {start:%B %Y, %H:%M} to "
+        f"{end:%A} {end.day} {end:%B %Y, %H:%M}: the portal will not be reachable. Upgrade."
+    )
     # The saved window reaches the gate at once: the cache was told on commit.
     assert service_status(at=start + timedelta(minutes=30)).state == ServiceState.MAINTENANCE
     with time_machine.travel(NOW, tick=False):
@@ -224,3 +229,73 @@ def test_the_gate_costs_no_query_once_cached(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         for _ in range(3):
             service_status()
+
+
+@pytest.mark.parametrize("name", ["schedule:calendar-feed", "schedule:notices-feed"])
+def test_feeds_answer_conditional_gets_without_touching_the_database(
+    client, django_assert_num_queries, name
+):
+    ClosureFactory(recurs_yearly=True)
+    MaintenanceFactory(starts_at=rome(2026, 12, 1, 20, 0), ends_at=rome(2026, 12, 1, 22, 0))
+    NoticeFactory(publish_from=rome(2026, 11, 1, 0, 0), publish_until=rome(2026, 12, 1, 0, 0))
+    url = reverse(name)
+    with time_machine.travel(rome(2026, 11, 24, 9, 0), tick=False):
+        first = client.get(url, {"lang": "en"})
+        etag = first["ETag"]
+        with django_assert_num_queries(0):
+            again = client.get(url, {"lang": "en"})
+            unchanged = client.get(url, {"lang": "en"}, HTTP_IF_NONE_MATCH=etag)
+            stale = client.get(url, {"lang": "en"}, HTTP_IF_NONE_MATCH='"something-else"')
+    # Minutes later the body (and so the ETag) is the same: nothing in it is a clock reading.
+    with time_machine.travel(rome(2026, 11, 24, 9, 7), tick=False):
+        later = client.get(url, {"lang": "en"}, HTTP_IF_NONE_MATCH=etag)
+    assert first.status_code == again.status_code == stale.status_code == 200
+    assert again["ETag"] == etag
+    assert again.content == first.content
+    assert unchanged.status_code == later.status_code == 304
+    assert unchanged.content == b""
+    assert unchanged["Cache-Control"] == "public, max-age=300"
+    assert stale.content == first.content
+
+
+def test_calendar_feed_without_a_language_varies_with_the_browser_language(client):
+    with time_machine.travel(rome(2026, 11, 24, 9, 0), tick=False):
+        italian = client.get(reverse("schedule:calendar-feed"), HTTP_ACCEPT_LANGUAGE="it")
+        english = client.get(reverse("schedule:calendar-feed"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Accept-Language" in italian["Vary"]
+    assert italian["ETag"] != english["ETag"]
+    summaries = {
+        str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(italian.content).walk("VEVENT")
+    }
+    assert any("Natale" in s for s in summaries), summaries
+
+
+def test_manager_save_invalidates_the_cached_calendar_at_once(
+    client, manager_client, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Pages read the calendar from the cache; an admin save makes the very next page reload it."""
+    visitor = client.__class__()
+    with time_machine.travel(NOW, tick=False):
+        visitor.get("/terms/")  # warm the cache
+        with django_assert_num_queries(1):  # the terms page's own query; none for the calendar
+            page = visitor.get("/terms/").content.decode()
+        assert "Stock count" not in page
+        data = {
+            "severity": "warning",
+            "publish_from_0": "2025-11-24",
+            "publish_from_1": "08:00",
+            "publish_until_0": "2025-11-25",
+            "publish_until_1": "08:00",
+            "text_it": "Inventario.",
+            "text_en": "Stock count tomorrow.",
+            "text_fr": "",
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            response = manager_client.post(reverse("admin:schedule_notice_add"), data)
+        assert response.status_code == 302
+        # One page reloads the four calendar tables, then the cache serves again.
+        with django_assert_num_queries(1 + 4):
+            page = visitor.get("/terms/").content.decode()
+        assert "Stock count tomorrow." in page
+        with django_assert_num_queries(1):
+            visitor.get("/terms/")

@@ -10,7 +10,8 @@ from schedule.gate import ServiceClosedError, ServiceState, require_service_open
 from tests.conftest import ticket_post_data
 from tests.schedule.conftest import rome
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory
-from tickets.models import Ticket
+from tests.tickets.factories import TicketFactory
+from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -76,27 +77,49 @@ def test_gate_function(at, state, next_opening):
 
 @pytest.mark.parametrize(("at", "state", "next_opening"), ROWS, ids=IDS)
 def test_gate_over_http(client, customer, unit, terms, at, state, next_opening):
+    ticket = TicketFactory(customer=customer, unit=unit)
     client.force_login(customer.user)
+    detail_url = reverse("tickets:detail", args=[ticket.number])
     with time_machine.travel(at, tick=False):
         home = client.get(reverse("tickets:home"))
-        response = client.post(reverse("tickets:create"), ticket_post_data(unit, terms))
+        detail = client.get(detail_url)
+        response = client.post(
+            reverse("tickets:create"),
+            ticket_post_data(unit, terms, confirm_new_problem="on"),
+        )
+        reply = client.post(
+            reverse("tickets:reply", args=[ticket.number]), {"body": "The log is attached."}
+        )
+    replies = ticket.events.filter(kind=TicketEvent.Kind.MESSAGE)
     if state == MAINTENANCE:
-        assert home.status_code == 503
-        assert response.status_code == 503
-        assert not Ticket.objects.exists()
+        assert home.status_code == detail.status_code == 503
+        assert response.status_code == reply.status_code == 503
+        assert Ticket.objects.count() == 1
+        assert not replies.exists()
         return
     page = home.content.decode()
-    assert home.status_code == 200
+    assert home.status_code == detail.status_code == 200
     assert f"service-status service-{state}" in page
     if state == OPEN:
         assert reverse("tickets:create") in page
+        assert 'action="{}"'.format(reverse("tickets:reply", args=[ticket.number])) in (
+            detail.content.decode()
+        )
         assert response.status_code == 302
-        assert Ticket.objects.count() == 1
+        assert reply.status_code == 302
+        assert Ticket.objects.count() == 2
+        assert replies.get().body == "The log is attached."
     else:
         assert "open-closed-reason" in page  # the button is disabled, with the reason
-        assert response.status_code == 400
-        assert "The service is closed right now." in response.content.decode()
-        assert not Ticket.objects.exists()
+        assert "Replies are closed right now." in detail.content.decode()
+        when = f"{next_opening:%H:%M}"
+        for refused in (response, reply):
+            assert refused.status_code == 400
+            assert "The service is closed right now." in refused.content.decode()
+            assert when in refused.content.decode()
+        assert "The log is attached." in reply.content.decode()
+        assert Ticket.objects.count() == 1
+        assert not replies.exists()
 
 
 def test_outside_hours_does_not_gate_when_the_setting_is_off(settings, client, unit, terms):
@@ -116,6 +139,5 @@ def test_outside_hours_does_not_gate_when_the_setting_is_off(settings, client, u
 def test_visitor_sees_the_status_and_when_it_opens(client):
     with time_machine.travel(rome(2025, 12, 25, 10, 0), tick=False):
         page = client.get(reverse("tickets:home")).content.decode()
-    assert "National holiday." in page
-    assert "Christmas Day" in page
+    assert "Today is a national holiday (Christmas Day): there is no support service." in page
     assert "Monday 29 December 2025, 08:30" in page

@@ -89,6 +89,33 @@ def test_form_refused_when_maintenance_starts_while_filling_it_comes_back_filled
     assert Ticket.objects.get().attachments.get() == staged
 
 
+def test_reply_sent_when_maintenance_has_begun_comes_back_with_its_text_and_file(
+    client, terms, maintenance
+):
+    ticket = TicketFactory()
+    client.force_login(ticket.customer.user)
+    url = reverse("tickets:reply", args=[ticket.number])
+    with time_machine.travel(rome(2025, 11, 26, 10, 30), tick=False):
+        # Reading is closed during maintenance; a reply written before it began is not lost.
+        assert client.get(reverse("tickets:detail", args=[ticket.number])).status_code == 503
+        response = client.post(url, {"body": "Log after the crash.", "files": make_image("a.png")})
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(30 * 60)
+    page = response.content.decode()
+    assert "Log after the crash." in page
+    assert "a.png" in page
+    assert "It opens again on Wednesday 26 November 2025, 11:00." in page
+    staged = Attachment.objects.get(ticket__isnull=True)
+    assert not ticket.events.filter(kind="message").exists()
+
+    with time_machine.travel(rome(2025, 11, 26, 11, 0), tick=False):
+        response = client.post(url, {"body": "Log after the crash.", "staged": [staged.pk]})
+    assert response.status_code == 302
+    assert ticket.events.get(kind="message").body == "Log after the crash."
+    staged.refresh_from_db()
+    assert staged.ticket_id == ticket.pk
+
+
 def test_reply_refused_on_a_holiday_keeps_text_and_files(client, terms):
     ticket = TicketFactory()
     client.force_login(ticket.customer.user)
@@ -134,6 +161,7 @@ def test_holiday_is_announced_a_configured_number_of_days_ahead(client, settings
 
 def test_home_page_shows_the_week_and_upcoming_days_off(client):
     ClosureFactory(first_day=date(2025, 12, 29), last_day=date(2026, 1, 2), title_en="Winter")
+    MaintenanceFactory(starts_at=rome(2025, 12, 27, 9, 0), ends_at=rome(2025, 12, 27, 12, 0))
     with time_machine.travel(rome(2025, 12, 23, 15, 0), tick=False):
         page = client.get("/").content.decode()
     assert "The support service is open." in page
@@ -142,12 +170,17 @@ def test_home_page_shows_the_week_and_upcoming_days_off(client):
     assert page.count('class="week-bar-open"') == 3 * 2  # Monday 22 to Wednesday 24
     dash = "\N{EN DASH}"
     hours = (
-        f"<time>08:30</time>{dash}<time>12:30</time>, <time>14:00</time>{dash}<time>18:00</time>"
+        f'<span class="week-interval"><time>08:30</time>{dash}<time>12:30</time></span>, '
+        f'<span class="week-interval"><time>14:00</time>{dash}<time>18:00</time></span>'
     )
     assert hours in page
     assert "Closed: national holiday (Christmas Day)" in page
     assert "From Monday 29 December 2025 to Friday 2 January 2026" in page
     assert "company closure (Winter)" in page
+    # Soonest first: the maintenance of Saturday 27 comes between Christmas and the closure.
+    christmas = page.index("Thursday 25 December 2025</time>:")
+    maintenance = page.index("Extraordinary maintenance from Saturday 27 December 2025, 09:00")
+    assert christmas < maintenance < page.index("From Monday 29 December 2025")
 
 
 def test_home_page_with_the_service_closed_disables_the_open_button(client, customer):
@@ -155,7 +188,7 @@ def test_home_page_with_the_service_closed_disables_the_open_button(client, cust
     with time_machine.travel(rome(2025, 11, 29, 10, 0), tick=False):
         page = client.get("/").content.decode()
     assert '<button class="button" type="button" disabled' in page
-    assert "Outside service hours." in page
+    assert "We are outside service hours" in page
     assert "Monday 1 December 2025, 08:30" in page
     with time_machine.travel(rome(2025, 11, 29, 10, 0) + timedelta(days=2), tick=False):
         page = client.get("/").content.decode()
