@@ -193,3 +193,28 @@ def test_home_page_with_the_service_closed_disables_the_open_button(client, cust
     with time_machine.travel(rome(2025, 11, 29, 10, 0) + timedelta(days=2), tick=False):
         page = client.get("/").content.decode()
     assert f'href="{reverse("tickets:create")}"' in page
+
+
+def test_reply_and_create_buttons_are_disabled_with_the_reason_while_closed(client, unit, terms):
+    ticket = TicketFactory(customer=unit.customer, unit=unit, product=unit.product)
+    client.force_login(unit.customer.user)
+    saturday = rome(2025, 11, 29, 10, 0)
+    with time_machine.travel(saturday, tick=False):
+        detail = client.get(reverse("tickets:detail", args=[ticket.number])).content.decode()
+        create = client.get(reverse("tickets:create")).content.decode()
+        units = client.get(reverse("customers:units")).content.decode()
+    for page in (detail, create):
+        assert "We are outside service hours" in page
+        assert "It opens again on Monday 1 December 2025, 08:30." in page
+    assert 'disabled aria-describedby="reply-closed-reason"' in detail
+    assert 'disabled aria-describedby="create-closed-reason"' in create
+    assert f'href="{reverse("tickets:create")}?unit={unit.pk}"' not in units
+    assert 'aria-disabled="true"' in units
+
+    with time_machine.travel(saturday + timedelta(days=2), tick=False):
+        detail = client.get(reverse("tickets:detail", args=[ticket.number])).content.decode()
+        create = client.get(reverse("tickets:create")).content.decode()
+        units = client.get(reverse("customers:units")).content.decode()
+    assert "reply-closed-reason" not in detail
+    assert "create-closed-reason" not in create
+    assert f'href="{reverse("tickets:create")}?unit={unit.pk}"' in units
