@@ -27,6 +27,23 @@ def require_postgres():
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://…)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions tests left behind on it.
+
+    Worker processes killed on purpose and the browser tests' live server can leave a session
+    open, and PostgreSQL refuses to drop a database someone is connected to.
+    """
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
     """Each test stores files in its own folder, so tests can look at what was stored."""
