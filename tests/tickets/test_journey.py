@@ -2,32 +2,11 @@ import pytest
 from django.core import mail  # noqa: F401  (e-mails come with the notifications issue)
 from django.urls import reverse
 
-from tests.conftest import make_image
+from tests.conftest import make_image, ticket_post_data
 from tests.customers.factories import PASSWORD
 from tickets.models import Attachment, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def ticket_post_data(unit, terms, **overrides):
-    data = {
-        "target": f"unit:{unit.pk}",
-        "kind": Ticket.Kind.PROBLEM,
-        "language": "en",
-        "subject": "Write fails at 87%",
-        "vehicle_description": "Fiat Punto 1.3 Multijet 2012",
-        "vehicle_identification": "ZFA19900000123456",
-        "ecu_description": "Bosch EDC16C39",
-        "ecu_identification": "0281013409",
-        "software_version": "3.200",
-        "description": "Writing stops at 87% every time.",
-        "error_message": "",
-        "operations": "Read OK, then write; retried twice.",
-        "accept_terms": "on",
-        "terms_version": terms.pk,
-    }
-    data.update(overrides)
-    return data
 
 
 def test_customer_logs_in_opens_follows_replies_and_closes_a_ticket(client, unit, terms):
