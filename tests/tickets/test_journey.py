@@ -1,12 +1,12 @@
 import pytest
-from django.core import mail  # noqa: F401  (e-mails come with the notifications issue)
 from django.urls import reverse
 
 from tests.conftest import make_image, ticket_post_data
 from tests.customers.factories import PASSWORD
 from tickets.models import Attachment, Ticket, TicketEvent
 
-pytestmark = pytest.mark.django_db
+# The calendar has its own tests; this journey must not depend on the hour it runs at.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("service_open")]
 
 
 def test_customer_logs_in_opens_follows_replies_and_closes_a_ticket(client, unit, terms):

@@ -70,8 +70,10 @@ class Command(BaseCommand):
             + "".join(
                 f"    {code}  {email}  ({company})\n" for code, company, email, *_ in CUSTOMERS
             )
-            + f"  Operator: operator / {DEMO_PASSWORD}\n"
-            f"  Manager:  manager / {DEMO_PASSWORD}\n"
+            + "    DEMO04  suspended@example.com  (Suspended Motors: reads, cannot write)\n"
+            f"  Operator: operator / {DEMO_PASSWORD}\n"
+            f"  Manager:  manager / {DEMO_PASSWORD}\n\n"
+            "  E-mails to customers and operators are printed on this console.\n"
         )
 
     def seed(self) -> bool:
