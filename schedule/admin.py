@@ -1,5 +1,7 @@
 """Managers edit the calendar here; every save and delete goes through schedule.services."""
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -10,23 +12,24 @@ from schedule.models import Closure, Maintenance, Notice, ServiceHours
 
 
 class ServiceWriteAdmin(admin.ModelAdmin):
-    """Route saves and deletes through the calendar's services (they refresh the cache)."""
+    """Route saves and deletes through the calendar's services (they refresh the cache).
+
+    Each subclass names its two service functions and the keyword they take the object by.
+    """
+
+    service_save: Callable[..., object]
+    service_delete: Callable[..., object]
+    service_argument: str
 
     def save_model(self, request, obj, form, change):
-        self.service_save(obj)
+        self.service_save(**{self.service_argument: obj})
 
     def delete_model(self, request, obj):
-        self.service_delete(obj)
+        self.service_delete(**{self.service_argument: obj})
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            self.service_delete(obj)
-
-    def service_save(self, obj):  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
-
-    def service_delete(self, obj):  # pragma: no cover
-        raise NotImplementedError
+            self.delete_model(request, obj)
 
 
 class ServiceHoursForm(forms.ModelForm):
@@ -57,11 +60,9 @@ class ServiceHoursAdmin(ServiceWriteAdmin):
     list_filter = ["weekday"]
     ordering = ["weekday", "opens_at"]
 
-    def service_save(self, obj):
-        services.service_hours_save(hours=obj)
-
-    def service_delete(self, obj):
-        services.service_hours_delete(hours=obj)
+    service_save = staticmethod(services.service_hours_save)
+    service_delete = staticmethod(services.service_hours_delete)
+    service_argument = "hours"
 
 
 @admin.register(Closure)
@@ -75,11 +76,9 @@ class ClosureAdmin(ServiceWriteAdmin):
         (_("Title"), {"fields": ["title_it", "title_en", "title_fr"]}),
     ]
 
-    def service_save(self, obj):
-        services.closure_save(closure=obj)
-
-    def service_delete(self, obj):
-        services.closure_delete(closure=obj)
+    service_save = staticmethod(services.closure_save)
+    service_delete = staticmethod(services.closure_delete)
+    service_argument = "closure"
 
 
 class MaintenanceForm(forms.ModelForm):
@@ -109,11 +108,9 @@ class MaintenanceAdmin(ServiceWriteAdmin):
     list_filter = ["is_urgent"]
     date_hierarchy = "starts_at"
 
-    def service_save(self, obj):
-        services.maintenance_save(maintenance=obj)
-
-    def service_delete(self, obj):
-        services.maintenance_delete(maintenance=obj)
+    service_save = staticmethod(services.maintenance_save)
+    service_delete = staticmethod(services.maintenance_delete)
+    service_argument = "maintenance"
 
 
 @admin.register(Notice)
@@ -135,8 +132,6 @@ class NoticeAdmin(ServiceWriteAdmin):
         "maintenance",
     ]
 
-    def service_save(self, obj):
-        services.notice_save(notice=obj)
-
-    def service_delete(self, obj):
-        services.notice_delete(notice=obj)
+    service_save = staticmethod(services.notice_save)
+    service_delete = staticmethod(services.notice_delete)
+    service_argument = "notice"

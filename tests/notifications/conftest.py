@@ -25,9 +25,8 @@ def pytest_configure(config):
 
 
 @pytest.fixture
-def live_database(transactional_db):
+def live_database(transactional_db, require_postgres):
     """The URL of this test's database, committed data only (transaction=True tests)."""
-    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://…)")
     return database_url(connection.settings_dict)
 
 

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection
 
 from tests.conftest import ticket_submit
 from tests.customers.factories import CustomerFactory, UnitFactory
+from tests.notifications.live import database_url
 from tests.tickets.factories import TicketFactory
 from tickets.models import Ticket, TicketCounter
 
@@ -56,15 +57,6 @@ WORKER = textwrap.dedent(
 )
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] or ""
-    if db.get("PASSWORD"):
-        auth += f":{db['PASSWORD']}"
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{auth}@{host}/{db['NAME']}"
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_parallel_submissions_get_distinct_contiguous_numbers(require_postgres, terms):
@@ -76,7 +68,7 @@ def test_parallel_submissions_get_distinct_contiguous_numbers(require_postgres, 
     TicketCounter.objects.update_or_create(name="ticket", defaults={"last_number": 1000})
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "PYTHONPATH": str(ROOT),
     }
