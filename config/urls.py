@@ -17,3 +17,6 @@ urlpatterns = [
     path("terms/", include("core.urls")),
     path("", include("tickets.urls")),
 ]
+
+# Django's own request limits (too many files or fields, a form too large) end up here too.
+handler400 = "tickets.views.request_refused"

@@ -1,13 +1,14 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Unit
 from products.models import Product
 from tickets.models import Attachment, Ticket
 from tickets.selectors import attachment_list_staged
-from tickets.uploads import ALLOWED_SUFFIXES, IMAGE_FORMATS, clean_upload
+from tickets.uploads import ALLOWED_SUFFIXES, IMAGE_FORMATS, check_upload_size, clean_upload
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -59,7 +60,14 @@ UPLOAD_FIELDS = {
 
 
 class UploadFormMixin:
-    """Shared by the forms that carry files: counting, and the files to keep on a retry."""
+    """Shared by the forms that carry files: counting, and the files to keep on a retry.
+
+    The number of files and their sizes are checked on the raw uploads before any file is read:
+    when either is refused, no file of the batch is decoded, and `uploads_refused` tells the
+    view that none may be kept for the retry.
+    """
+
+    uploads_refused = False
 
     def init_staged(self, user):
         self.fields["staged"] = StagedFilesField(
@@ -68,6 +76,51 @@ class UploadFormMixin:
             label=_("Files already uploaded"),
             help_text=_("Kept from your previous attempt. Untick a file to leave it out."),
         )
+
+    def full_clean(self):
+        refusals = self._uploads_precheck() if self.is_bound else []
+        if refusals:
+            self.uploads_refused = True
+            self.files = MultiValueDict(
+                {k: v for k, v in self.files.lists() if k not in self._upload_keys()}
+            )
+        super().full_clean()
+        for field, error in refusals:
+            self.add_error(field, error)
+
+    def _upload_keys(self) -> set[str]:
+        return {self.add_prefix(field) for field in self.upload_fields}
+
+    def _raw_value(self, field: str):
+        widget = self.fields[field].widget
+        return widget.value_from_datadict(self.data, self.files, self.add_prefix(field))
+
+    def _uploads_precheck(self) -> list[tuple[str | None, ValidationError]]:
+        refusals: list[tuple[str | None, ValidationError]] = []
+        count = 0
+        for field in self.upload_fields:
+            uploads = self._raw_value(field) or []
+            if not isinstance(uploads, list | tuple):
+                uploads = [uploads]
+            count += len(uploads)
+            for upload in uploads:
+                try:
+                    check_upload_size(upload)
+                except ValidationError as exc:
+                    refusals.append((field, exc))
+        count += len(set(self._raw_value("staged") or []))
+        if count > settings.ATTACHMENT_MAX_COUNT:
+            refusals.append(
+                (
+                    None,
+                    ValidationError(
+                        _("Too many files: at most %(limit)s per message."),
+                        params={"limit": settings.ATTACHMENT_MAX_COUNT},
+                        code="too_many",
+                    ),
+                )
+            )
+        return refusals
 
     def new_files(self):
         """(kind, clean file) pairs from the fields that passed validation."""
@@ -79,14 +132,6 @@ class UploadFormMixin:
 
     def staged_files(self):
         return list(getattr(self, "cleaned_data", {}).get("staged") or [])
-
-    def clean_file_count(self):
-        count = len(self.new_files()) + len(self.staged_files())
-        if count > settings.ATTACHMENT_MAX_COUNT:
-            raise ValidationError(
-                _("Too many files: at most %(limit)s per message."),
-                params={"limit": settings.ATTACHMENT_MAX_COUNT},
-            )
 
 
 def _target_choices(customer: Customer, products):
@@ -243,11 +288,6 @@ class TicketCreateForm(UploadFormMixin, forms.Form):
             raise ValidationError(_("Choose the product concerned."))
         return product, None
 
-    def clean(self):
-        data = super().clean()
-        self.clean_file_count()
-        return data
-
     @property
     def unit(self):
         target = getattr(self, "cleaned_data", {}).get("target")
@@ -273,11 +313,6 @@ class TicketReplyForm(UploadFormMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.init_staged(user)
-
-    def clean(self):
-        data = super().clean()
-        self.clean_file_count()
-        return data
 
     def new_files(self):
         data = getattr(self, "cleaned_data", {})

@@ -1,16 +1,18 @@
+import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Count, Sum
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.models import TermsVersion
 from core.selectors import terms_current
-from customers.models import Customer, Unit
+from customers.models import Customer, Unit, User
 from products.models import Product
 from schedule.gate import require_service_open
 from tickets import events
@@ -19,52 +21,163 @@ from tickets.uploads import CleanFile
 
 COUNTER_NAME = "ticket"
 
+logger = logging.getLogger(__name__)
+
 NewFiles = Sequence[tuple[str, CleanFile]]
 
 
 # Attachments ------------------------------------------------------------------------------------
+#
+# A row is saved before its files are written and deleted only after they are: a request killed
+# half-way leaves a staged row (no ticket), which attachments_staged_sweep removes with whatever
+# was written, never a file that no row names.
 
 
 def attachments_stage(*, user, files: NewFiles) -> list[Attachment]:
-    """Store cleaned files without a ticket yet, so that a form shown again keeps them."""
-    stored = _store_files(user=user, files=files)
+    """Keep cleaned files without a ticket for the form shown again, within the user's quota."""
+    customer = getattr(user, "customer", None)
+    if customer is not None and customer.is_suspended:
+        raise PermissionDenied(_("Your account is suspended: your files were not kept."))
+    if not files:
+        return []
+    sizes = [clean.size for _kind, clean in files]
+    # Checked before anything is written, then again under the lock that admits one staging
+    # per user at a time, so two forms sent together cannot overshoot the quota.
+    _check_staged_quota(user=user, sizes=sizes)
+    with transaction.atomic():
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        _check_staged_quota(user=user, sizes=sizes)
+        attachments = _attachments_reserve(user=user, files=files)
+    _attachments_write(attachments=attachments, files=files)
+    return attachments
+
+
+def _staged_usage(*, user) -> tuple[int, int]:
+    usage = Attachment.objects.filter(uploaded_by=user, ticket__isnull=True).aggregate(
+        count=Count("pk"), size=Sum("size")
+    )
+    return usage["count"], usage["size"] or 0
+
+
+def _check_staged_quota(*, user, sizes: Sequence[int]) -> None:
+    count, size = _staged_usage(user=user)
+    max_count, max_size = settings.ATTACHMENT_STAGED_MAX_COUNT, settings.ATTACHMENT_STAGED_MAX_SIZE
+    if count + len(sizes) <= max_count and size + sum(sizes) <= max_size:
+        return
+    raise ValidationError(
+        _(
+            "Your new files were not kept for the next attempt: the files waiting from your "
+            "earlier attempts (%(count)s of at most %(max_count)s, %(size)s of at most "
+            "%(max_size)s) leave no room for them. Choose them again when you send the form; "
+            "files not sent are deleted after %(hours)s hours."
+        ),
+        params={
+            "count": count,
+            "max_count": max_count,
+            "size": filesizeformat(size),
+            "max_size": filesizeformat(max_size),
+            "hours": settings.ATTACHMENT_STAGED_MAX_AGE_HOURS,
+        },
+        code="staged_quota",
+    )
+
+
+def _attachments_reserve(*, user, files: NewFiles) -> list[Attachment]:
+    """Save staged rows naming the files about to be written."""
+    attachments = []
+    for kind, clean in files:
+        attachment = Attachment(
+            uploaded_by=user,
+            kind=kind,
+            original_name=clean.original_name,
+            content_type=clean.content_type,
+            size=clean.size,
+        )
+        attachment.file.name = attachment.file.field.generate_filename(
+            attachment, clean.original_name
+        )
+        if clean.thumbnail is not None:
+            attachment.thumbnail.name = attachment.thumbnail.field.generate_filename(
+                attachment, "thumb.jpg"
+            )
+        attachments.append(attachment)
+    return Attachment.objects.bulk_create(attachments)
+
+
+def _attachments_write(*, attachments: Sequence[Attachment], files: NewFiles) -> None:
+    """Write the reserved files, outside any transaction so that locks are held briefly."""
     try:
-        with transaction.atomic():
-            for attachment in stored:
-                attachment.save()
+        for attachment, (_kind, clean) in zip(attachments, files, strict=True):
+            for field, content in (
+                (attachment.file, clean.content),
+                (attachment.thumbnail, clean.thumbnail),
+            ):
+                if content is None:
+                    continue
+                name = field.storage.save(field.name, content, max_length=field.field.max_length)
+                if name != field.name:
+                    # The storage found the generated name taken and picked another one.
+                    field.name = name
+                    Attachment.objects.filter(pk=attachment.pk).update(**{field.field.name: name})
     except Exception:
-        _delete_files(stored)
+        _attachments_discard(attachments)
         raise
-    return stored
 
 
 def _store_files(*, user, files: NewFiles) -> list[Attachment]:
-    """Write files to storage before any transaction, so that locks are held briefly."""
-    stored: list[Attachment] = []
-    try:
-        for kind, clean in files:
-            attachment = Attachment(
-                uploaded_by=user,
-                kind=kind,
-                original_name=clean.original_name,
-                content_type=clean.content_type,
-                size=clean.size,
+    """Save staged rows for cleaned files, then write the files; a ticket adopts them after."""
+    if not files:
+        return []
+    attachments = _attachments_reserve(user=user, files=files)
+    _attachments_write(attachments=attachments, files=files)
+    return attachments
+
+
+def _files_delete(attachment: Attachment) -> bool:
+    """Delete an attachment's files; False, and the reason logged, if one could not be."""
+    for field in (attachment.file, attachment.thumbnail):
+        if not field.name:
+            continue
+        try:
+            # A file already gone is not an error: FileSystemStorage.delete ignores it.
+            field.storage.delete(field.name)
+        except Exception:
+            logger.exception("Could not delete %s of attachment %s", field.name, attachment.pk)
+            return False
+    return True
+
+
+def _attachments_discard(attachments: Iterable[Attachment]) -> None:
+    """Delete rows not adopted by a ticket, each after its files; the sweep retries the rest."""
+    deletable = [a.pk for a in attachments if a.pk is not None and _files_delete(a)]
+    if deletable:
+        Attachment.objects.filter(pk__in=deletable, ticket__isnull=True).delete()
+
+
+def attachments_staged_sweep(
+    *, max_age: timedelta | None = None, at: datetime | None = None, batch_size: int = 200
+) -> int:
+    """Delete the staged attachments older than max_age: each row after its files, in batches."""
+    if max_age is None:
+        max_age = timedelta(hours=settings.ATTACHMENT_STAGED_MAX_AGE_HOURS)
+    cutoff = (at or timezone.now()) - max_age
+    deleted, after = 0, 0
+    while True:
+        with transaction.atomic():
+            # Rows a form is attaching right now are locked by it: skip them. A form that tries
+            # to attach a row this sweep holds waits, then finds it gone and says so.
+            batch = list(
+                Attachment.objects.select_for_update(skip_locked=True)
+                .filter(ticket__isnull=True, created_at__lt=cutoff, pk__gt=after)
+                .only("pk", "file", "thumbnail")
+                .order_by("pk")[:batch_size]
             )
-            attachment.file.save(clean.original_name, clean.content, save=False)
-            if clean.thumbnail is not None:
-                attachment.thumbnail.save("thumb.jpg", clean.thumbnail, save=False)
-            stored.append(attachment)
-    except Exception:
-        _delete_files(stored)
-        raise
-    return stored
-
-
-def _delete_files(attachments: Iterable[Attachment]) -> None:
-    for attachment in attachments:
-        for field in (attachment.file, attachment.thumbnail):
-            if field.name:
-                default_storage.delete(field.name)
+            if not batch:
+                return deleted
+            after = batch[-1].pk
+            gone = [a.pk for a in batch if _files_delete(a)]
+            Attachment.objects.filter(pk__in=gone, ticket__isnull=True).delete()
+            deleted += len(gone)
 
 
 def _check_attachment_count(*, adding: int) -> None:
@@ -230,7 +343,7 @@ def ticket_create(
             )
             _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
     except Exception:
-        _delete_files(stored)
+        _attachments_discard(stored)
         raise
     return ticket
 
@@ -238,14 +351,26 @@ def ticket_create(
 def _attachments_attach(
     *, ticket: Ticket, event: TicketEvent, new: Sequence[Attachment], staged: Sequence[Attachment]
 ) -> None:
-    for attachment in new:
-        attachment.ticket = ticket
-        attachment.event = event
-    Attachment.objects.bulk_create(new)
-    if staged:
-        Attachment.objects.filter(pk__in=[a.pk for a in staged], ticket__isnull=True).update(
-            ticket=ticket, event=event
+    pks = [a.pk for a in (*new, *staged)]
+    if not pks:
+        return
+    attached = Attachment.objects.filter(pk__in=pks, ticket__isnull=True).update(
+        ticket=ticket, event=event
+    )
+    if attached != len(set(pks)):
+        # The sweep deleted a file kept from an earlier attempt while this form was pending.
+        raise ValidationError(
+            {
+                "staged": [
+                    _(
+                        "A file kept from your earlier attempt is no longer available: "
+                        "attach it again."
+                    )
+                ]
+            }
         )
+    for attachment in new:
+        attachment.ticket, attachment.event = ticket, event
 
 
 def ticket_reply_customer(
@@ -324,7 +449,7 @@ def _message_add(
                     fields.append("status")
             ticket.save(update_fields=fields)
     except Exception:
-        _delete_files(stored)
+        _attachments_discard(stored)
         raise
     return event
 
@@ -370,6 +495,17 @@ def ticket_take_next(*, operator) -> Ticket | None:
         return ticket_take(ticket=ticket, operator=operator)
 
 
+def _check_operator_status(*, status: str, field: str) -> None:
+    """Refuse a status an operator cannot set by hand: unknown, or closed (see ticket_close)."""
+    if status in Ticket.OPEN_STATUSES:
+        return
+    if status == Ticket.Status.CLOSED:
+        message = _("A ticket is closed with its own action, not by a change of status.")
+    else:
+        message = _("“%(status)s” is not a status an operator can set.") % {"status": status[:20]}
+    raise ValidationError({field: ValidationError(message, code="status")})
+
+
 def ticket_reply_staff(
     *,
     ticket: Ticket,
@@ -380,6 +516,8 @@ def ticket_reply_staff(
     files: NewFiles = (),
 ) -> TicketEvent:
     """Add an operator's public answer (by default the ticket becomes answered) or internal note."""
+    if new_status:
+        _check_operator_status(status=new_status, field="new_status")
     if ticket.assigned_to_id is None and is_public:
         ticket = ticket_take(ticket=ticket, operator=operator)
     return _message_add(
@@ -396,10 +534,7 @@ def ticket_reply_staff(
 
 def ticket_status_change(*, ticket: Ticket, operator, status: str) -> Ticket:
     """Move an open ticket to another open status."""
-    if status == Ticket.Status.CLOSED:
-        return ticket_close(ticket=ticket, user=operator)
-    if status not in Ticket.OPEN_STATUSES:
-        raise ValidationError({"status": [_("Unknown status.")]})
+    _check_operator_status(status=status, field="status")
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if not ticket.is_open:

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from tickets.models import RemoteAccessRequest
 from tickets.remote_access import remote_access_erase, remote_access_expired_ids
+from tickets.services import attachments_staged_sweep
 
 
 @shared_task(name="tickets.remote_access_erase_expired", ignore_result=True)
@@ -11,7 +12,7 @@ def remote_access_erase_expired() -> int:
     for remote_access in (
         RemoteAccessRequest.objects.filter(pk__in=remote_access_expired_ids())
         .select_related("ticket")
-        .defer("password_token")
+        .defer("teamviewer_id_token", "password_token")
     ):
         reason = (
             RemoteAccessRequest.EraseReason.EXPIRED
@@ -20,3 +21,9 @@ def remote_access_erase_expired() -> int:
         )
         erased += remote_access_erase(remote_access=remote_access, reason=reason)
     return erased
+
+
+@shared_task(name="tickets.attachments_sweep_staged", ignore_result=True)
+def attachments_sweep_staged() -> int:
+    """Delete the staged attachments older than ATTACHMENT_STAGED_MAX_AGE_HOURS."""
+    return attachments_staged_sweep()

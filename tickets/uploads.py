@@ -14,7 +14,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
+from django.utils.html import avoid_wrapping
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}
@@ -38,20 +41,43 @@ class CleanFile:
         return self.content.size
 
 
-def clean_upload(upload, *, images_only: bool = False) -> CleanFile:
-    """Validate one uploaded file and return its cleaned content, or raise ValidationError."""
-    name = os.path.basename(upload.name or "")[:255] or "file"
-    suffix = os.path.splitext(name)[1].lower()
+def bytes_display(value: int) -> str:
+    """Render a size as an exact number of bytes, grouped as the language writes numbers."""
+    return avoid_wrapping(
+        ngettext("%(size)s byte", "%(size)s bytes", value)
+        % {"size": number_format(value, force_grouping=True)}
+    )
+
+
+def sizes_display(size: int, limit: int) -> tuple[str, str]:
+    """Render a size and the limit it broke, in bytes when the rounded figures read the same."""
+    shown, limit_shown = filesizeformat(size), filesizeformat(limit)
+    if shown == limit_shown and size != limit:
+        return bytes_display(size), bytes_display(limit)
+    return shown, limit_shown
+
+
+def upload_name(upload) -> str:
+    """The name to show for an upload: its base name only, never a client's path."""
+    return os.path.basename(upload.name or "")[:255] or "file"
+
+
+def check_upload_size(upload) -> None:
+    """Raise ValidationError when an upload is larger than ATTACHMENT_MAX_SIZE."""
     if upload.size > settings.ATTACHMENT_MAX_SIZE:
+        size, limit = sizes_display(upload.size, settings.ATTACHMENT_MAX_SIZE)
         raise ValidationError(
             _("“%(name)s” is %(size)s; the limit is %(limit)s per file."),
-            params={
-                "name": name,
-                "size": filesizeformat(upload.size),
-                "limit": filesizeformat(settings.ATTACHMENT_MAX_SIZE),
-            },
+            params={"name": upload_name(upload), "size": size, "limit": limit},
             code="too_large",
         )
+
+
+def clean_upload(upload, *, images_only: bool = False) -> CleanFile:
+    """Validate one uploaded file and return its cleaned content, or raise ValidationError."""
+    name = upload_name(upload)
+    suffix = os.path.splitext(name)[1].lower()
+    check_upload_size(upload)
     if upload.size == 0:
         raise ValidationError(_("“%(name)s” is empty."), params={"name": name}, code="empty")
     allowed = sorted(IMAGE_FORMATS) if images_only else ALLOWED_SUFFIXES

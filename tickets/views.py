@@ -1,13 +1,22 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.views import View
+from django.views import View, defaults
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from core.models import TermsVersion
@@ -37,13 +46,24 @@ from tickets.services import (
 
 PAGE_SIZE = 20
 
+logger = logging.getLogger(__name__)
 
-def _keep_files_for_retry(request, form) -> None:
-    """Store the files that passed validation, so the form shown again does not lose them."""
-    new = form.new_files()
+
+def _keep_files_for_retry(request, form, *, keep_new: bool = True) -> None:
+    """Store the files that passed validation, so the form shown again does not lose them.
+
+    Nothing new is kept when the files were refused by number or size, when the service refused
+    the customer (suspended, not theirs), or beyond the customer's quota of waiting files.
+    """
     kept = [str(a.pk) for a in form.staged_files()]
-    if new:
-        kept += [str(a.pk) for a in attachments_stage(user=request.user, files=new)]
+    new = form.new_files()
+    if new and keep_new and not form.uploads_refused:
+        try:
+            kept += [str(a.pk) for a in attachments_stage(user=request.user, files=new)]
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
     form.data = form.data.copy()
     form.data.setlist("staged", kept)
 
@@ -131,7 +151,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
         form = TicketCreateForm(
             request.POST, request.FILES, customer=self.customer, terms_version=terms
         )
-        closed = None
+        closed, keep_new = None, True
         if form.is_valid():
             data = form.cleaned_data
             product, unit = data["target"]
@@ -161,6 +181,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
                 closed = exc.status
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
+                keep_new = False
             except ValidationError as exc:
                 _apply_service_errors(form, exc, {"unit": "target"})
             else:
@@ -172,7 +193,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
                 return _redirect_after_post(
                     request, reverse("tickets:detail", args=[ticket.number])
                 )
-        _keep_files_for_retry(request, form)
+        _keep_files_for_retry(request, form, keep_new=keep_new)
         if terms is not None and form.data.get("terms_version") != str(terms.pk):
             # The form shown again asks to accept the version now in force, not the stale one.
             form.data["terms_version"] = str(terms.pk)
@@ -231,7 +252,7 @@ class TicketReplyView(TicketDetailView):
     def post(self, request, number):
         ticket = self.get_ticket(number)
         form = TicketReplyForm(request.POST, request.FILES, user=request.user)
-        closed = None
+        closed, keep_new = None, True
         if form.is_valid():
             try:
                 ticket_reply_customer(
@@ -245,6 +266,7 @@ class TicketReplyView(TicketDetailView):
                 closed = exc.status
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
+                keep_new = False
             except ValidationError as exc:
                 _apply_service_errors(form, exc)
             else:
@@ -252,7 +274,7 @@ class TicketReplyView(TicketDetailView):
                 return _redirect_after_post(
                     request, reverse("tickets:detail", args=[ticket.number]) + "#latest"
                 )
-        _keep_files_for_retry(request, form)
+        _keep_files_for_retry(request, form, keep_new=keep_new)
         return self.render(request, ticket, form, closed=closed, status=400)
 
 
@@ -314,7 +336,7 @@ def _remote_access_context(*, remote_access, form=None) -> dict:
     }
 
 
-@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+@method_decorator(sensitive_post_parameters("password", "teamviewer_id"), name="dispatch")
 class TicketRemoteAccessView(TicketDetailView):
     """The customer confirms terms §5 and §6 and sends the TeamViewer ID and password."""
 
@@ -361,3 +383,45 @@ class TicketRemoteAccessView(TicketDetailView):
             status=400,
             remote_form=form,
         )
+
+
+def request_refused(request, exception=None):
+    """Answer a request Django refused before any view could read it, saying what and why.
+
+    Django raises these limits lazily, wherever the form is first read (the CSRF check in
+    production, the view in tests), and turns them into a 400 through this handler; a body too
+    large, or with too many files, is answered 413 (content too large), the rest 400.
+    """
+    message, status = None, 400
+    if isinstance(exception, TooManyFilesSent):
+        status = 413
+        message = _(
+            "Nothing was sent: the form carried more than %(limit)s files, and a message takes "
+            "at most %(count)s. Choose fewer files and send it again."
+        ) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES, "count": settings.ATTACHMENT_MAX_COUNT}
+    elif isinstance(exception, RequestDataTooBig):
+        status = 413
+        message = _(
+            "Nothing was sent: the text of the form is larger than %(limit)s. Shorten it, or "
+            "attach long texts (a LOG, for one) as files of up to %(file_limit)s each."
+        ) % {
+            "limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+            "file_limit": filesizeformat(settings.ATTACHMENT_MAX_SIZE),
+        }
+    elif isinstance(exception, TooManyFieldsSent):
+        message = _(
+            "Nothing was sent: the form carried more than %(limit)s fields. Reload the page and "
+            "send it again."
+        ) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    context = {
+        "message": message,
+        "form_url": request.get_full_path() if message and request.method == "POST" else None,
+    }
+    try:
+        return render(request, f"{status}.html", context, status=status)
+    except Exception:
+        # The site's layout failed too: Django's bare page still answers with the right status.
+        logger.exception("Could not render the %s page", status)
+        response = defaults.bad_request(request, exception)
+        response.status_code = status
+        return response

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from schedule import gate
 from tests.conftest import make_image, stored_files, ticket_post_data, ticket_submit
 from tests.customers.factories import CustomerFactory, UnitFactory
 from tests.products.factories import DatabankFactory
@@ -127,6 +128,8 @@ def test_too_many_files_is_refused(customer_client, unit, terms, settings, priva
     assert response.status_code == 400
     assert "Too many files: at most 2 per message." in response.content.decode()
     assert not Ticket.objects.exists()
+    assert not Attachment.objects.exists()
+    assert stored_files(private_media) == []
 
 
 def test_too_large_a_file_is_refused(customer_client, unit, terms, settings, private_media):
@@ -244,20 +247,42 @@ def test_reply_refuses_bad_input_and_saves_nothing(
     assert stored_files(private_media) == []
 
 
-def test_reply_keeps_good_files_for_the_retry(customer_client, customer, unit, terms, settings):
-    settings.ATTACHMENT_MAX_COUNT = 1
+def test_reply_keeps_good_files_for_the_retry(customer_client, customer, unit, terms, monkeypatch):
     ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
     url = reverse("tickets:reply", args=[ticket.number])
-    response = customer_client.post(
-        url, {"body": "x", "files": [make_image("a.png"), make_image("b.png")]}
+    closed = gate.ServiceStatus(
+        state=gate.ServiceState.CLOSURE,
+        reason="Closed today.",
+        next_opening=None,
+        at=gate.timezone.now(),
     )
+    with monkeypatch.context() as patch:
+        patch.setattr(gate, "service_status", lambda *, at=None: closed)
+        response = customer_client.post(
+            url, {"body": "x", "files": [make_image("a.png"), make_image("b.png")]}
+        )
     assert response.status_code == 400
-    assert "Too many files: at most 1 per message." in response.content.decode()
-    staged = list(Attachment.objects.filter(ticket__isnull=True))
+    assert "Closed today." in response.content.decode()
+    staged = list(Attachment.objects.filter(ticket__isnull=True).order_by("original_name"))
     assert len(staged) == 2
     response = customer_client.post(url, {"body": "x", "staged": [staged[0].pk]})
     assert response.status_code == 302
     assert list(ticket.attachments.values_list("original_name", flat=True)) == ["a.png"]
+
+
+def test_too_many_files_keep_nothing_for_the_retry(
+    customer_client, customer, unit, terms, settings, private_media
+):
+    settings.ATTACHMENT_MAX_COUNT = 1
+    ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
+    response = customer_client.post(
+        reverse("tickets:reply", args=[ticket.number]),
+        {"body": "x", "files": [make_image("a.png"), make_image("b.png")]},
+    )
+    assert response.status_code == 400
+    assert "Too many files: at most 1 per message." in response.content.decode()
+    assert not Attachment.objects.exists()
+    assert stored_files(private_media) == []
 
 
 def test_file_sizes_are_checked_on_the_bytes_not_the_name(customer_client, unit, terms):
