@@ -1,15 +1,148 @@
-from django.contrib import admin
+"""The terms versions in the admin, published and corrected through core.services only."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.models import TermsVersion
+from core.services import (
+    terms_version_check,
+    terms_version_correct,
+    terms_version_publish,
+    terms_version_withdraw,
+)
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form, under the fields it names where it can."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def adopt(obj, saved) -> None:
+    """Make the admin's instance the row a service wrote, for the admin's log and redirect."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+class ServiceWriteAdminMixin:
+    """Turn a service's refusal at save time into a message, with nothing saved.
+
+    The form runs the services' checks first, so this only happens when someone else wrote in
+    between; the admin's own transaction (changeform_view) rolls back the whole request.
+    """
+
+    def _refused(self, request, exc: ValidationError, *, then: str):
+        self.message_user(
+            request,
+            gettext("Nothing was saved: %(reason)s") % {"reason": " ".join(exc.messages)},
+            messages.ERROR,
+        )
+        return HttpResponseRedirect(then)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            return self._refused(request, exc, then=request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:
+            opts = self.opts
+            return self._refused(
+                request,
+                exc,
+                then=reverse(
+                    f"admin:{opts.app_label}_{opts.model_name}_changelist",
+                    current_app=self.admin_site.name,
+                ),
+            )
+
+
+class TermsVersionForm(forms.ModelForm):
+    class Meta:
+        model = TermsVersion
+        fields = ["version", "effective_from", "text_it", "text_en", "text_fr"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "effective_from" in self.fields:
+            field = self.fields["effective_from"]
+            field.required = False
+            field.help_text = _(
+                "Leave empty to publish now. A version never takes effect in the past, and once "
+                "in force it can no longer change."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        # A field that failed its own validation has been reported already.
+        if not {"version", "text_it", "effective_from"} & set(self.errors):
+            try:
+                cleaned["version"] = terms_version_check(
+                    version=cleaned.get("version", ""),
+                    text_it=cleaned.get("text_it", ""),
+                    effective_from=cleaned.get("effective_from"),
+                    terms_version=self.instance if self.instance.pk else None,
+                )
+            except ValidationError as exc:
+                add_service_errors(self, exc)
+        return cleaned
 
 
 @admin.register(TermsVersion)
-class TermsVersionAdmin(admin.ModelAdmin):
-    list_display = ["version", "effective_from", "created_at"]
+class TermsVersionAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    """Versions in force or past are shown read-only: customers accepted them."""
+
+    form = TermsVersionForm
+    list_display = ["version", "effective_from", "created_by", "created_at"]
+    list_select_related = ["created_by"]
     search_fields = ["version"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
 
+    @staticmethod
+    def _is_scheduled(obj) -> bool:
+        return obj.effective_from > timezone.now()
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or self._is_scheduled(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or self._is_scheduled(obj))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # The bulk delete would skip the withdrawal's rule; withdraw from each version's page.
+        actions.pop("delete_selected", None)
+        return actions
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        data = {
+            name: form.cleaned_data.get(name)
+            for name in ("version", "effective_from", "text_it", "text_en", "text_fr")
+        }
+        if change:
+            terms_version_correct(terms_version=obj, **data)
+        else:
+            adopt(obj, terms_version_publish(**data, created_by=request.user))
+
+    def delete_model(self, request, obj):
+        terms_version_withdraw(terms_version=obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            terms_version_withdraw(terms_version=obj)

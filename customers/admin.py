@@ -7,8 +7,17 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ServiceWriteAdminMixin, add_service_errors, adopt
 from customers.models import Customer, Unit, User
-from customers.services import customer_reinstate, customer_suspend, unit_report_lost
+from customers.services import (
+    customer_reinstate,
+    customer_suspend,
+    unit_correct_serial,
+    unit_register,
+    unit_report_lost,
+    unit_serial_check,
+)
+from products.models import Product
 
 
 @admin.register(User)
@@ -58,16 +67,63 @@ def _confirmation_page(modeladmin, request, queryset, *, action, form, title, in
     )
 
 
+class UnitForm(forms.ModelForm):
+    """A unit's product and serial, checked by customers.services as the portal checks them."""
+
+    class Meta:
+        model = Unit
+        fields = ["customer", "product", "serial_number"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "product" in self.fields:
+            # The Databank has no serial number: it is not a unit to register.
+            self.fields["product"].queryset = Product.objects.filter(has_serial_number=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        field = self.fields.get("serial_number")
+        if field is None or field.disabled or "serial_number" not in cleaned:
+            return cleaned
+        product = cleaned.get("product") if "product" in self.fields else self.instance.product
+        if product is None:
+            return cleaned
+        try:
+            cleaned["serial_number"] = unit_serial_check(
+                product=product,
+                serial_number=cleaned["serial_number"],
+                unit=self.instance if self.instance.pk else None,
+            )
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return cleaned
+
+
+class UnitInlineForm(UnitForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # A registered unit is corrected on its own page, where the rules can be shown.
+            for name in ("product", "serial_number"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+
 class UnitInline(admin.TabularInline):
+    """New units are registered through unit_register (CustomerAdmin.save_formset)."""
+
     model = Unit
+    form = UnitInlineForm
     extra = 0
     fields = ["product", "serial_number", "status", "status_changed_at"]
     # Loss and theft are reported through unit_report_lost (the Units list's action).
     readonly_fields = ["status", "status_changed_at"]
+    can_delete = False
+    show_change_link = True
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     list_display = ["code", "company", "contact_name", "country", "language", "is_suspended"]
     list_filter = ["is_suspended", "language", "country"]
     search_fields = ["=code", "company", "=user__email"]
@@ -85,6 +141,23 @@ class CustomerAdmin(admin.ModelAdmin):
             # The code and the login are the vendor's identification of the workshop.
             return [*self.readonly_fields, "code", "user"]
         return self.readonly_fields
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Unit:
+            super().save_formset(request, form, formset, change)
+            return
+        # Registered units are read-only here (UnitInlineForm): only new rows are written.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for unit_form in formset.extra_forms:
+            if not unit_form.has_changed():
+                continue
+            unit = unit_register(
+                customer=form.instance,
+                product=unit_form.cleaned_data["product"],
+                serial_number=unit_form.cleaned_data["serial_number"],
+            )
+            adopt(unit_form.instance, unit)
+            formset.new_objects.append(unit_form.instance)
 
     @admin.action(description=_("Suspend the selected customers…"), permissions=["change"])
     def suspend_customers(self, request, queryset):
@@ -127,7 +200,10 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    """Units are registered through unit_register and corrected through unit_correct_serial."""
+
+    form = UnitForm
     list_display = ["serial_number", "product", "customer", "status", "status_changed_at"]
     list_filter = ["status", "product"]
     search_fields = ["=serial_number", "=customer__code"]
@@ -136,7 +212,32 @@ class UnitAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     actions = ["report_lost_or_stolen"]
+    fields = ["customer", "product", "serial_number", "status", "status_changed_at", "loss_details"]
     readonly_fields = ["status", "status_changed_at", "loss_details"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # The owner and the product are what the unit is; tickets copy its serial at submission.
+        fixed = ["customer", "product"]
+        if obj.tickets.exists():
+            fixed.append("serial_number")
+        return [*fixed, *self.readonly_fields]
+
+    def has_delete_permission(self, request, obj=None):
+        # No service removes a unit: its tickets and the loss reports refer to it.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            adopt(
+                obj,
+                unit_register(
+                    customer=obj.customer, product=obj.product, serial_number=obj.serial_number
+                ),
+            )
+        elif "serial_number" in form.changed_data:
+            unit_correct_serial(unit=obj, serial_number=obj.serial_number)
 
     @admin.action(
         description=_("Report the selected units lost or stolen…"), permissions=["change"]

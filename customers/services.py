@@ -81,11 +81,24 @@ def customer_reinstate(*, customer: Customer) -> Customer:
     return customer
 
 
-def unit_register(*, customer: Customer, product: Product, serial_number: str) -> Unit:
-    """Register a unit the customer owns; the serial is unique per product."""
-    serial_number = serial_number.strip().upper()
+def unit_serial_check(*, product: Product, serial_number: str, unit: Unit | None = None) -> str:
+    """Check a serial number for a product and return it normalised (trimmed, upper case)."""
+    serial_number = (serial_number or "").strip().upper()
     if not product.has_serial_number:
         raise ValidationError({"product": _("This product has no serial number to register.")})
+    if not serial_number:
+        raise ValidationError({"serial_number": _("Enter the serial number.")})
+    taken = Unit.objects.filter(product=product, serial_number=serial_number)
+    if unit is not None and unit.pk is not None:
+        taken = taken.exclude(pk=unit.pk)
+    if taken.exists():
+        raise ValidationError({"serial_number": _("This serial number is already registered.")})
+    return serial_number
+
+
+def unit_register(*, customer: Customer, product: Product, serial_number: str) -> Unit:
+    """Register a unit the customer owns; the serial is unique per product."""
+    serial_number = unit_serial_check(product=product, serial_number=serial_number)
     unit = Unit(customer=customer, product=product, serial_number=serial_number)
     unit.full_clean(exclude=["customer"])
     try:
@@ -95,6 +108,37 @@ def unit_register(*, customer: Customer, product: Product, serial_number: str) -
         raise ValidationError(
             {"serial_number": _("This serial number is already registered.")}
         ) from exc
+    return unit
+
+
+def unit_correct_serial(*, unit: Unit, serial_number: str) -> Unit:
+    """Correct a mistyped serial number while no ticket refers to the unit."""
+    with transaction.atomic():
+        # The lock makes a ticket being opened on this unit wait, or be seen below.
+        locked = Unit.objects.select_for_update().select_related("product").get(pk=unit.pk)
+        # Tickets copy the serial at submission: changing it later would part them from the unit.
+        if locked.tickets.exists():
+            raise ValidationError(
+                {
+                    "serial_number": _(
+                        "Tickets refer to this unit: its serial number can no longer change."
+                    )
+                }
+            )
+        serial_number = unit_serial_check(
+            product=locked.product, serial_number=serial_number, unit=locked
+        )
+        if serial_number != locked.serial_number:
+            locked.serial_number = serial_number
+            try:
+                with transaction.atomic():
+                    locked.save(update_fields=["serial_number", "updated_at"])
+            except IntegrityError as exc:
+                raise ValidationError(
+                    {"serial_number": _("This serial number is already registered.")}
+                ) from exc
+    unit.serial_number = locked.serial_number
+    unit.updated_at = locked.updated_at
     return unit
 
 

@@ -73,7 +73,7 @@ class RemoteAccessRequestAdmin(admin.ModelAdmin):
     inlines = [RemoteAccessRevealInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("password_token", "teamviewer_id")
+        return super().get_queryset(request).defer("password_token", "teamviewer_id_token")
 
     def has_add_permission(self, request):
         return False

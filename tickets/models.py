@@ -309,8 +309,9 @@ class Attachment(models.Model):
 class RemoteAccessRequest(TimeStampedModel):
     """An operator's request for a TeamViewer session and the customer's answer (terms §5, §6).
 
-    The password is stored only as a Fernet token (tickets.crypto) and wiped, with the ID, when the
-    ticket closes or the time limit passes; the row stays as the record of what happened.
+    The TeamViewer ID and the password are stored only as Fernet tokens (tickets.crypto) and wiped
+    together when the ticket closes or the time limit passes; the row stays as the record of what
+    happened.
     """
 
     class EraseReason(models.TextChoices):
@@ -335,7 +336,7 @@ class RemoteAccessRequest(TimeStampedModel):
         _("remote-access authorisation confirmed at"), null=True, blank=True
     )
     backup_confirmed_at = models.DateTimeField(_("backup confirmed at"), null=True, blank=True)
-    teamviewer_id = models.CharField(_("TeamViewer ID"), max_length=20, blank=True)
+    teamviewer_id_token = models.BinaryField(_("encrypted TeamViewer ID"), null=True, blank=True)
     password_token = models.BinaryField(_("encrypted password"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("details sent at"), null=True, blank=True)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
@@ -364,7 +365,10 @@ class RemoteAccessRequest(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(erased_at__isnull=True)
-                | (models.Q(password_token__isnull=True) & models.Q(teamviewer_id="")),
+                | (
+                    models.Q(password_token__isnull=True)
+                    & models.Q(teamviewer_id_token__isnull=True)
+                ),
                 name="remote_erased_has_no_secret",
             ),
         ]

@@ -2,9 +2,9 @@
 
 The operator who took a ticket asks for a session; the ticket's customer confirms the §5
 authorisation and the §6 backup warning and sends the TeamViewer ID and password; only that
-operator is shown them, with an audit row each time. The password is kept only as a Fernet token
-(tickets.crypto) and wiped when the ticket closes or the time limit passes. It never goes into an
-event, an e-mail, a log line or a list.
+operator is shown them, with an audit row each time. Both are kept only as Fernet tokens
+(tickets.crypto), never in clear, and wiped together when the ticket closes or the time limit
+passes. Neither ever goes into an event, an e-mail, a log line or a list.
 """
 
 import re
@@ -29,7 +29,7 @@ PASSWORD_MIN, PASSWORD_MAX = 4, 64
 
 @dataclass(frozen=True)
 class RevealedCredentials:
-    teamviewer_id: str
+    teamviewer_id: str = field(repr=False)
     password: str = field(repr=False)
     expires_at: datetime
 
@@ -42,7 +42,7 @@ def remote_access_current(*, ticket: Ticket) -> RemoteAccessRequest | None:
     return (
         RemoteAccessRequest.objects.filter(ticket=ticket)
         .select_related("requested_by")
-        .defer("password_token")
+        .defer("teamviewer_id_token", "password_token")
         .order_by("-requested_at", "-pk")
         .first()
     )
@@ -81,7 +81,7 @@ def can_reveal(*, remote_access: RemoteAccessRequest, user) -> bool:
 
 def _erase(*, queryset, reason: str, at: datetime) -> int:
     return queryset.filter(erased_at__isnull=True).update(
-        teamviewer_id="",
+        teamviewer_id_token=None,
         password_token=None,
         erased_at=at,
         erase_reason=reason,
@@ -131,7 +131,7 @@ def remote_access_request(*, ticket: Ticket, operator, message: str = "") -> Rem
     return remote_access
 
 
-@sensitive_variables("password", "token")
+@sensitive_variables("teamviewer_id", "password", "id_token", "token")
 def remote_access_submit(
     *,
     remote_access: RemoteAccessRequest,
@@ -142,7 +142,7 @@ def remote_access_submit(
     backup_confirmed: bool,
     at: datetime | None = None,
 ) -> RemoteAccessRequest:
-    """Store the customer's TeamViewer ID and encrypted password after both confirmations."""
+    """Store the customer's TeamViewer ID and password, both encrypted, after both confirmations."""
     ticket = remote_access.ticket
     if ticket.customer_id != customer.pk:
         raise PermissionDenied
@@ -163,6 +163,7 @@ def remote_access_submit(
         ]
     if errors:
         raise ValidationError(errors)
+    id_token = secret_encrypt(plaintext=teamviewer_id)
     token = secret_encrypt(plaintext=password)
     with transaction.atomic():
         # Same lock order as ticket_close: ticket, then request.
@@ -175,14 +176,14 @@ def remote_access_submit(
         now = timezone.now()
         remote_access.authorisation_confirmed_at = now
         remote_access.backup_confirmed_at = now
-        remote_access.teamviewer_id = teamviewer_id
+        remote_access.teamviewer_id_token = id_token
         remote_access.password_token = token
         remote_access.submitted_at = now
         remote_access.save(
             update_fields=[
                 "authorisation_confirmed_at",
                 "backup_confirmed_at",
-                "teamviewer_id",
+                "teamviewer_id_token",
                 "password_token",
                 "submitted_at",
                 "updated_at",
@@ -198,7 +199,7 @@ def remote_access_submit(
     return remote_access
 
 
-@sensitive_variables("password", "credentials")
+@sensitive_variables("teamviewer_id", "password", "credentials")
 def remote_access_reveal(*, remote_access: RemoteAccessRequest, operator) -> RevealedCredentials:
     """Decrypt the credentials for the assigned operator and record that they were shown."""
     with transaction.atomic():
@@ -212,6 +213,7 @@ def remote_access_reveal(*, remote_access: RemoteAccessRequest, operator) -> Rev
         if not remote_access.is_submitted or not remote_access.ticket.is_open:
             raise ValidationError(_("There are no access details to show."))
         try:
+            teamviewer_id = secret_decrypt(token=remote_access.teamviewer_id_token)
             password = secret_decrypt(token=remote_access.password_token)
         except SecretExpiredError:
             password = None
@@ -224,7 +226,7 @@ def remote_access_reveal(*, remote_access: RemoteAccessRequest, operator) -> Rev
         else:
             RemoteAccessReveal.objects.create(request=remote_access, operator=operator)
             credentials = RevealedCredentials(
-                teamviewer_id=remote_access.teamviewer_id,
+                teamviewer_id=teamviewer_id,
                 password=password,
                 expires_at=remote_access_expires_at(remote_access=remote_access),
             )
@@ -234,7 +236,7 @@ def remote_access_reveal(*, remote_access: RemoteAccessRequest, operator) -> Rev
 
 
 def remote_access_erase(*, remote_access: RemoteAccessRequest, reason: str) -> bool:
-    """Wipe a request's TeamViewer ID and password; tell whether anything was live."""
+    """Wipe a request's encrypted TeamViewer ID and password; tell whether anything was live."""
     return bool(
         _erase(
             queryset=RemoteAccessRequest.objects.filter(pk=remote_access.pk),
