@@ -21,7 +21,6 @@ import logging
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import SERVER, fresh_database, percentile  # noqa: E402
 from tests.notifications.live import (  # noqa: E402
     SmtpSink,
     Worker,
@@ -42,7 +42,6 @@ from tests.notifications.live import (  # noqa: E402
     worker_env,
 )
 
-SERVER = "postgres://postgres@127.0.0.1:5432"
 DB_NAME = "portal_bench_notif"
 DATABASE_URL = f"{SERVER}/{DB_NAME}"
 UPDATES_PER_TICKET = 5
@@ -64,24 +63,6 @@ def check_services(*, redis_url: str) -> None:
         fail(f"Redis is not reachable at {redis_url}.\nStart it (or pass --redis), then run again.")
 
 
-def prepare_database(*, env: dict) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-    return ordered[index]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=1000, help="a multiple of 5")
@@ -98,7 +79,7 @@ def main() -> None:
         "DATABASE_URL": DATABASE_URL,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
-    prepare_database(env=env)
+    fresh_database(DB_NAME, env=env)
     os.environ.update(DATABASE_URL=DATABASE_URL, DJANGO_SETTINGS_MODULE="config.settings.test")
 
     import django
@@ -206,8 +187,8 @@ def main() -> None:
                 broker_url=options.redis,
                 smtp_url=sink.url,
                 # As deployed: the sweeper is a safety net, not part of the normal path.
-                NOTIFICATIONS_SWEEP_INTERVAL="60",
-                NOTIFICATIONS_SWEEP_GRACE="300",
+                NOTIFICATIONS_SWEEP_INTERVAL="15",
+                NOTIFICATIONS_SWEEP_GRACE="60",
                 NOTIFICATIONS_RETRY_BACKOFF="30",
                 NOTIFICATIONS_RETRY_BACKOFF_MAX="900",
             ),

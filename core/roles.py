@@ -23,6 +23,8 @@ OPERATOR_PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("customers", "customer", ("view",)),
     ("customers", "unit", ("view",)),
     ("products", "product", ("view",)),
+    # The e-mail log, to tell a customer that a message bounced; resending is the managers'.
+    ("notifications", "notification", ("view",)),
 )
 
 MANAGER_PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

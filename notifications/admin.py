@@ -1,5 +1,8 @@
 """The e-mail log for staff: every notification, its state and last error, and a resend action.
 
+Operators read it (to tell a customer that a message bounced); resending needs the change
+permission, which only Managers hold. Whoever cannot see tickets cannot see their e-mails.
+
 The outbox grows with every ticket update, so the list never counts the table (the queue's
 paginator looks one row past the page), sorts only on indexed columns, and its filters and search
 are equalities on indexed columns (see Notification.Meta.indexes).
@@ -53,6 +56,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "attempts",
         "last_error",
         "next_attempt_at",
+        "leased_until",
         "created_at",
         "sent_at",
     ]
@@ -61,6 +65,11 @@ class NotificationAdmin(admin.ModelAdmin):
     # Rows are written by ticket updates and kept as the log: staff only resend them.
     def has_add_permission(self, request):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and request.user.has_perm(
+            "tickets.view_ticket"
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,8 +1,16 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def lease_default():
+    """Return the end of the broker's lease on a row handed over now."""
+    return timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE)
 
 
 class Notification(models.Model):
@@ -53,6 +61,14 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    # Until when someone is trusted to send the row: the broker (NOTIFICATIONS_SWEEP_GRACE after
+    # the hand-over), then the worker that claimed it (NOTIFICATIONS_CLAIM_GRACE, and as long as
+    # it holds the row's lock). Once it has passed, the sweeper takes the row back.
+    leased_until = models.DateTimeField(
+        _("in someone's hands until"),
+        default=lease_default,
+        help_text=_("After this instant the sweeper hands a pending e-mail over again."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
@@ -70,7 +86,13 @@ class Notification(models.Model):
             ),
         ]
         indexes = [
-            # The sweeper: pending rows whose next attempt is due, oldest first.
+            # The sweeper: pending rows nobody is trusted with any longer, oldest first.
+            models.Index(
+                fields=["leased_until"],
+                name="notification_lease_idx",
+                condition=models.Q(status="pending"),
+            ),
+            # The cron sweep's --grace: pending rows due for a while, whatever their lease.
             models.Index(
                 fields=["next_attempt_at"],
                 name="notification_due_idx",

@@ -3,6 +3,7 @@
 import logging
 import smtplib
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,8 +12,11 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
+from core.cache import cache_is_degraded
 from notifications.emails import message_build
 from notifications.models import Notification
 from tickets.models import TicketEvent
@@ -130,24 +134,68 @@ def notifications_record(*, event: TicketEvent) -> list[Notification]:
 # Hand-over to the broker --------------------------------------------------------------------------
 
 
+@dataclass
+class _Broker:
+    """What this process knows of the broker: after a refused hand-over it stops trying a while,
+    so that an outage costs one request the publish timeout, not every request."""
+
+    paused_until: float = 0.0
+
+
+_broker = _Broker()
+# The broker cannot be reached (kombu wraps connection errors in OperationalError).
+BROKER_UNREACHABLE = (OperationalError, ConnectionError, OSError)
+
+
+def _orphan(*, ids: list[int]) -> None:
+    """End the lease of rows nobody was given, so that the next sweep hands them over."""
+    if not ids:
+        return
+    try:
+        Notification.objects.filter(pk__in=ids, status=Notification.Status.PENDING).update(
+            leased_until=timezone.now()
+        )
+    except DatabaseError:
+        # Their lease runs out on its own (NOTIFICATIONS_SWEEP_GRACE): later, not never.
+        logger.warning("Could not mark notifications %s for the sweeper.", ids, exc_info=True)
+
+
+def _broker_known_down() -> bool:
+    """Tell whether this process knows the broker cannot be reached right now."""
+    if time.monotonic() < _broker.paused_until:
+        return True
+    # The broker is usually the cache's Redis, which this request has asked already (the
+    # calendar): a Redis that hangs then costs no publish timeout at all.
+    location = settings.CACHES.get("default", {}).get("LOCATION")
+    return bool(location) and location == settings.CELERY_BROKER_URL and cache_is_degraded()
+
+
 def notifications_enqueue(*, ids: Iterable[int]) -> int:
     """Hand notifications to Celery; if the broker is down, leave them to the sweeper."""
     from notifications.tasks import notification_send_task
 
+    ids = list(ids)
+    eager = notification_send_task.app.conf.task_always_eager
+    if not eager and _broker_known_down():
+        _orphan(ids=ids)
+        return 0
     enqueued = 0
-    for pk in ids:
+    for index, pk in enumerate(ids):
         try:
             notification_send_task.apply_async(
                 kwargs={"notification_id": pk},
                 retry=True,
                 retry_policy=settings.NOTIFICATIONS_PUBLISH_RETRY_POLICY,
             )
-        except Exception:
+        except Exception as exc:
             # The row is committed and stays pending: the periodic sweeper enqueues it again.
             # Stop at the first failure so that a broker that is down costs one timeout only.
             logger.warning(
                 "Could not enqueue notification %s; the sweeper will retry it.", pk, exc_info=True
             )
+            if not eager and isinstance(exc, BROKER_UNREACHABLE):
+                _broker.paused_until = time.monotonic() + settings.NOTIFICATIONS_PUBLISH_PAUSE
+            _orphan(ids=ids[index:])
             break
         enqueued += 1
     return enqueued
@@ -156,21 +204,31 @@ def notifications_enqueue(*, ids: Iterable[int]) -> int:
 def notifications_sweep(
     *, at: datetime | None = None, grace: timedelta | None = None, limit: int | None = None
 ) -> int:
-    """Enqueue again the overdue pending notifications: the broker lost them or never had them."""
+    """Enqueue again the pending notifications nobody is trusted with any longer.
+
+    That is, rows whose lease has run out (the broker lost them, or never had them; the worker
+    that claimed them died) and that no worker holds locked while sending. `grace`, when given,
+    also takes back the rows due for longer than it whatever their lease (a cron sweep of the
+    embedded default, which has no broker to trust).
+    """
     now = at or timezone.now()
-    if grace is None:
-        grace = timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE)
     limit = limit or settings.NOTIFICATIONS_SWEEP_BATCH
+    overdue = Q(leased_until__lte=now)
+    if grace is not None:
+        overdue |= Q(next_attempt_at__lte=now - grace)
     with transaction.atomic():
         # Rows locked by a worker that is sending them right now are left alone.
         ids = list(
             Notification.objects.select_for_update(skip_locked=True)
-            .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now - grace)
-            .order_by("next_attempt_at")
+            .filter(overdue, status=Notification.Status.PENDING)
+            .order_by("leased_until")
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
-            Notification.objects.filter(pk__in=ids).update(next_attempt_at=now)
+            Notification.objects.filter(pk__in=ids).update(
+                next_attempt_at=now,
+                leased_until=now + timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE),
+            )
     if ids:
         logger.info("Sweeper: enqueueing %d pending notifications again.", len(ids))
     return notifications_enqueue(ids=ids)
@@ -180,11 +238,13 @@ def notifications_resend(*, notifications: Iterable[Notification]) -> int:
     """Put notifications back in the outbox, whatever their state, and enqueue them on commit."""
     ids = [n.pk for n in notifications]
     with transaction.atomic():
+        now = timezone.now()
         count = Notification.objects.filter(pk__in=ids).update(
             status=Notification.Status.PENDING,
             sent_at=None,
             last_error="",
-            next_attempt_at=timezone.now(),
+            next_attempt_at=now,
+            leased_until=now + timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE),
         )
         transaction.on_commit(partial(notifications_enqueue, ids=ids))
     return count
@@ -210,11 +270,34 @@ def _backoff(*, attempts: int) -> float:
     return min(delay, settings.NOTIFICATIONS_RETRY_BACKOFF_MAX)
 
 
+def _claim(*, notification_id: int) -> bool:
+    """Take a pending row from the broker's lease into this worker's: a short one, which the row
+    lock held while sending prolongs. Tell whether the row is pending and free to send."""
+    with transaction.atomic():
+        found = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if found is None:
+            return False
+        # Committed before sending: if this worker dies, the sweeper sees the short lease
+        # on an unlocked row and hands the message over again within seconds.
+        Notification.objects.filter(pk=found).update(
+            leased_until=timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_CLAIM_GRACE)
+        )
+    return True
+
+
 def notification_send(*, notification_id: int) -> Notification | None:
     """Send one pending notification and mark it sent; do nothing if it is not pending.
 
     Raise TemporarySendError when the mail server should be tried again later.
     """
+    if not _claim(notification_id=notification_id):
+        # Sent, failed, deleted, or being sent by another worker right now.
+        return Notification.objects.filter(pk=notification_id).first()
     connection = get_connection(fail_silently=False)
     retry: TemporarySendError | None = None
     try:
@@ -250,6 +333,10 @@ def notification_send(*, notification_id: int) -> Notification | None:
                 ):
                     countdown = _backoff(attempts=notification.attempts)
                     notification.next_attempt_at = now + timedelta(seconds=countdown)
+                    # Celery holds the retry until then; the sweeper only if it is lost.
+                    notification.leased_until = notification.next_attempt_at + timedelta(
+                        seconds=settings.NOTIFICATIONS_SWEEP_GRACE
+                    )
                     retry = TemporarySendError(error, countdown=countdown)
                     logger.warning(
                         "Notification %s: temporary failure, retry in %ss: %s",
@@ -271,7 +358,14 @@ def notification_send(*, notification_id: int) -> Notification | None:
                 notification.sent_at = now
                 notification.last_error = ""
             notification.save(
-                update_fields=["status", "attempts", "last_error", "next_attempt_at", "sent_at"]
+                update_fields=[
+                    "status",
+                    "attempts",
+                    "last_error",
+                    "next_attempt_at",
+                    "leased_until",
+                    "sent_at",
+                ]
             )
         # Committed: only now say goodbye to the server, to keep the window in which a crash
         # could make a delivered message look unsent as short as possible.

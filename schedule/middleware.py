@@ -1,11 +1,16 @@
+import logging
 import math
+from contextlib import ExitStack
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from schedule.gate import service_status
 from schedule.selectors import calendar_pinned
+
+logger = logging.getLogger(__name__)
 
 
 class MaintenanceMiddleware:
@@ -20,16 +25,30 @@ class MaintenanceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        # One snapshot of the calendar for the whole request: one look-up in the cache.
-        with calendar_pinned():
+        with ExitStack() as stack:
+            try:
+                # One snapshot of the calendar for the whole request: one look-up in the cache.
+                stack.enter_context(calendar_pinned())
+            except DatabaseError:
+                # Neither the cache nor the database could give the calendar. The paths that
+                # answer during maintenance (the health check first) still get to say so.
+                if not self.is_open_path(request.path_info):
+                    raise
+                logger.warning(
+                    "No service calendar for %s: the database is unavailable.", request.path_info
+                )
+                request.service_status = None
+                return self.get_response(request)
             return self.respond(request)
+
+    @staticmethod
+    def is_open_path(path: str) -> bool:
+        return path.startswith(tuple(settings.SERVICE_MAINTENANCE_OPEN_PATHS))
 
     def respond(self, request):
         status = service_status()
         request.service_status = status
-        if status.portal_reachable or request.path_info.startswith(
-            tuple(settings.SERVICE_MAINTENANCE_OPEN_PATHS)
-        ):
+        if status.portal_reachable or self.is_open_path(request.path_info):
             return self.get_response(request)
         if request.method == "POST" and self.is_form_view(request.path_info):
             response = self.get_response(request)

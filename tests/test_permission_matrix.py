@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.roles import MANAGERS, OPERATORS
 from customers.models import Customer, Unit
+from notifications.models import Notification
 from tests.core.factories import TermsVersionFactory, staff_with_role
 from tests.customers.factories import CustomerFactory
 from tests.notifications.factories import NotificationFactory
@@ -51,11 +52,12 @@ ADMIN_MODELS = {
     "axes.accesslog": (R, R),
     "axes.accessfailurelog": (R, R),
 }
-# Whole apps that belong to the managers: the service calendar and the e-mail outbox.
+# Whole apps: the service calendar belongs to the managers; the e-mail log is read by operators
+# too (read-only: its change page shows the row without a save button) and resent by managers.
 ADMIN_APPS = {
-    #                   operator           manager
+    #                   operator                    manager
     "schedule": (R, (200, 200, 200, 200, 200)),
-    "notifications": (R, (200, 403, 200, 200, 403)),
+    "notifications": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
 }
 MODEL_VIEWS = ("changelist", "add", "change", "history", "delete")
 ADMIN_APP_LABELS = ("tickets", "customers", "products", "core", "schedule", "notifications")
@@ -77,7 +79,7 @@ ADMIN_PAGES = {
     "app: products": ("get", LOGIN, LOGIN, 200, 200),
     "app: core": ("get", LOGIN, LOGIN, 404, 200),
     "app: schedule": ("get", LOGIN, LOGIN, 404, 200),
-    "app: notifications": ("get", LOGIN, LOGIN, 404, 200),
+    "app: notifications": ("get", LOGIN, LOGIN, 200, 200),
     "app: auth": ("get", LOGIN, LOGIN, 404, 404),
     "app: axes": ("get", LOGIN, LOGIN, 404, 404),
     "user: password": ("get", LOGIN, LOGIN, 403, 403),
@@ -96,6 +98,8 @@ ADMIN_PAGES = {
     "customers: reinstate": ("post", LOGIN, LOGIN, 200, GO),
     "units: report lost": ("post", LOGIN, LOGIN, 200, GO),
     "products: latest version": ("post", LOGIN, LOGIN, 403, GO),
+    # Operators read the e-mail log; the resend action is not theirs: nothing is done.
+    "notifications: resend": ("post", LOGIN, LOGIN, 200, GO),
     "dashboard": ("get", LOGIN, LOGIN, 403, 200),
     "dashboard CSV": ("get", LOGIN, LOGIN, 403, 200),
     "remote access": ("get", LOGIN, LOGIN, 200, 200),
@@ -128,6 +132,12 @@ ADMIN_EFFECTS = {
     "remote access: ask": (
         lambda w: w["remote_ticket"].remote_access_requests.count() == 2,
         {"operator"},
+    ),
+    "notifications: resend": (
+        lambda w: (
+            Notification.objects.get(pk=w["notification"].pk).status == Notification.Status.PENDING
+        ),
+        {"manager"},
     ),
 }
 
@@ -204,7 +214,9 @@ def world(db, service_open, _private_media):
         authorisation_confirmed=True,
         backup_confirmed=True,
     )
-    NotificationFactory(ticket=ticket)
+    notification = NotificationFactory(
+        ticket=ticket, status=Notification.Status.FAILED, last_error="550 5.1.1 No such user"
+    )
     ClosureFactory()
     MaintenanceFactory()
     NoticeFactory()
@@ -233,6 +245,7 @@ def world(db, service_open, _private_media):
         "remote_ticket": remote_ticket,
         "original": TicketFactory(customer=customer),
         "files": files,
+        "notification": notification,
         "users": users,
     }
 
@@ -324,6 +337,10 @@ def request_for(world, name):
                 "status": "stolen",
                 "details": "Stolen from the van.",
             },
+        ),
+        "notifications: resend": (
+            reverse("admin:notifications_notification_changelist"),
+            {"action": "resend", "_selected_action": [world["notification"].pk], "index": 0},
         ),
         "products: latest version": (
             reverse("admin:products_product_change", args=[product.pk]),

@@ -317,7 +317,10 @@ class TicketAdmin(admin.ModelAdmin):
         "operations",
         "terms_version",
         "terms_accepted_at",
+        "emails_detail",
     ]
+    # E-mails shown on the ticket page; the rest are one click away, in the log.
+    EMAILS_SHOWN = 20
 
     class Media:
         css = {"all": ["tickets/admin.css"]}
@@ -489,6 +492,67 @@ class TicketAdmin(admin.ModelAdmin):
         if not links:
             return "—"
         return format_html_join(" · ", "{}", ((link,) for link in links))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        # Whoever answers the customer sees whether the e-mails reached them (a bounce, a
+        # retry); the log itself is the notifications app's, reached through its admin URLs.
+        if obj is not None and request.user.has_perm("notifications.view_notification"):
+            fieldsets = [*fieldsets, (_("E-mails"), {"fields": ["emails_detail"]})]
+        return fieldsets
+
+    @admin.display(description=_("e-mails about this ticket"))
+    def emails_detail(self, obj):
+        # One query whatever the number of e-mails: the newest rows and their updates' kinds.
+        rows = list(
+            obj.notifications.select_related("event").order_by("-created_at", "-pk")[
+                : self.EMAILS_SHOWN + 1
+            ]
+        )
+        log_url = reverse("admin:notifications_notification_changelist") + f"?q={obj.number}"
+        if not rows:
+            return gettext("No e-mail has been sent about this ticket.")
+        body = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td>'
+            '<td><span class="email-status email-status-{}">{}</span></td><td>{}</td>'
+            '<td class="email-error" title="{}">{}</td></tr>',
+            (
+                (
+                    reverse("admin:notifications_notification_change", args=[row.pk]),
+                    date_format(timezone.localtime(row.created_at), "SHORT_DATETIME_FORMAT"),
+                    row.recipient,
+                    row.event.get_kind_display(),
+                    row.status,
+                    row.get_status_display(),
+                    row.attempts,
+                    row.last_error,
+                    Truncator(row.last_error).chars(160) or "—",
+                )
+                for row in rows[: self.EMAILS_SHOWN]
+            ),
+        )
+        more = (
+            gettext("Only the latest %(count)d are shown.") % {"count": self.EMAILS_SHOWN}
+            if len(rows) > self.EMAILS_SHOWN
+            else ""
+        )
+        return format_html(
+            '<table class="ticket-emails"><thead><tr><th scope="col">{}</th><th scope="col">{}'
+            '</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>'
+            '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>'
+            '<p>{} <a href="{}">{}</a></p>',
+            gettext("Created"),
+            gettext("Recipient"),
+            gettext("Update"),
+            gettext("Status"),
+            gettext("Attempts"),
+            gettext("Last error"),
+            body,
+            more,
+            log_url,
+            gettext("Open these e-mails in the log"),
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "POST":

@@ -15,6 +15,7 @@ OPERATOR_CODENAMES = {
     "customers.view_customer",
     "customers.view_unit",
     "products.view_product",
+    "notifications.view_notification",
 }
 MANAGER_EXTRA = {
     "tickets.view_dashboard",

@@ -1,64 +1,16 @@
 import os
-import shutil
 
 import pytest
-from django.db import connection
 
-from tests.conftest import require_service
-from tests.notifications.live import (
-    RedisServer,
-    SmtpSink,
-    Worker,
-    celery_publishing_to,
-    database_url,
-    redis_ping,
-    worker_env,
-)
+from tests.notifications.live import Worker, celery_publishing_to, worker_env
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "live: starts a real Celery worker, Redis and SMTP server; needs PostgreSQL "
-        "(DATABASE_URL) and Redis (TEST_REDIS_URL); fails in CI without them",
-    )
+@pytest.fixture(autouse=True)
+def _broker_not_paused(monkeypatch):
+    """Each test starts with a process that has not seen the broker refuse a hand-over."""
+    from notifications import services
 
-
-@pytest.fixture
-def live_database(transactional_db, require_postgres):
-    """The URL of this test's database, committed data only (transaction=True tests)."""
-    return database_url(connection.settings_dict)
-
-
-@pytest.fixture
-def machine_redis():
-    """The machine's Redis (TEST_REDIS_URL), its database emptied for this test."""
-    url = os.environ.get("TEST_REDIS_URL", "")
-    require_service(bool(url) and redis_ping(url), "Redis (TEST_REDIS_URL=redis://…)")
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-
-
-@pytest.fixture
-def own_redis():
-    """A redis-server this test starts, stops and starts again on a free port."""
-    require_service(shutil.which("redis-server") is not None, "redis-server on the PATH")
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def smtp_sink():
-    with SmtpSink() as sink:
-        yield sink
+    monkeypatch.setattr(services, "_broker", services._Broker())
 
 
 @pytest.fixture

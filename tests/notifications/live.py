@@ -1,4 +1,4 @@
-"""Real services for the integration tests and the benchmark: an SMTP sink, Redis, a worker."""
+"""Real services for the integration tests and the benchmarks: SMTP sink, Redis, worker, beat."""
 
 import asyncio
 import contextlib
@@ -103,6 +103,14 @@ class SinkHandler:
             )
         return "250 Message accepted for delivery"
 
+    def hold_next(self) -> None:
+        """Hold the reply to the next accepted DATA until released (its events start afresh)."""
+        self.holding.clear()
+        self.release.clear()
+        self.abandoned.clear()
+        with self.lock:
+            self.hold_at = self.data_count + 1
+
     def count(self) -> int:
         with self.lock:
             return len(self.received)
@@ -192,19 +200,97 @@ class RedisServer:
         self.stop()
 
 
-# Celery worker ------------------------------------------------------------------------------------
+# Processes ----------------------------------------------------------------------------------------
 
 
-class Worker:
+class ManagedProcess:
+    """A server process in its own process group, logging to a file, that a test stops for sure.
+
+    Subclasses build the command line and say when the process is ready; `kill()` is the crash
+    (SIGKILL to the whole group: pool children included), `stop()` the orderly shutdown.
+    """
+
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, *, log_path: Path):
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def spawn(self, args: list[str], *, env: dict, cwd: Path = BASE_DIR) -> subprocess.Popen:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self.process
+
+    def wait_ready(self, predicate, *, timeout: float, what: str) -> None:
+        """Wait until predicate() holds; fail at once, with the log, if the process exits."""
+
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"{what} exited early:\n{self.log_tail()}")
+            return predicate()
+
+        wait_until(ready, timeout=timeout, what=what, detail=self.log_tail)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _signal_group(self, signum) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def _forget(self) -> None:
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group, as a crash or the OOM killer would."""
+        if self.process is None:
+            return
+        self._signal_group(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._forget()
+
+    def stop(self, *, timeout: float = 15) -> None:
+        """Ask the process to stop; whatever is left of its group after `timeout` is killed."""
+        if self.process is None:
+            return
+        self._signal_group(self.stop_signal)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        self._signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        self._forget()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Worker(ManagedProcess):
     """A real `celery worker` (prefork, with an embedded beat) in its own process group."""
 
     def __init__(self, *, env: dict, log_path: Path, name: str, concurrency: int = 2, beat=True):
+        super().__init__(log_path=log_path)
         self.env = env
-        self.log_path = log_path
         self.name = name
         self.concurrency = concurrency
         self.beat = beat
-        self.process: subprocess.Popen | None = None
         self.restarts = 0
 
     def start(self, *, timeout: float = 40) -> "Worker":
@@ -223,22 +309,12 @@ class Worker:
         ]
         if self.beat:
             args += ["--beat", f"--schedule={self.log_path.with_suffix('.beat')}"]
-        self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            args,
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.spawn(args, env=self.env)
+        self.wait_ready(
+            lambda: b" ready." in self.log_path.read_bytes(),
+            timeout=timeout,
+            what=f"worker {self.name}",
         )
-
-        def ready():
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log_tail()}")
-            return b" ready." in self.log_path.read_bytes()
-
-        wait_until(ready, timeout=timeout, what=f"worker {self.name}", detail=self.log_tail)
         return self
 
     def supervise(self) -> bool:
@@ -251,41 +327,26 @@ class Worker:
         if self.process is None or self.process.poll() is None:
             return False
         self.restarts += 1
-        self._log.close()
+        self._forget()
         self.start()
         return True
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
-    def kill(self) -> None:
-        """SIGKILL the whole process group: the main process, its pool children and beat."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.process = None
-        self._log.close()
+class Beat(ManagedProcess):
+    """`celery beat` in a process of its own, as deployed: it outlives the workers it feeds."""
 
-    def stop(self, *, timeout: float = 15) -> None:
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=timeout)
-        # Whatever is left of the group (pool children, beat) goes too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        self.process = None
-        self._log.close()
+    # Beat keeps nothing worth a graceful exit here: its schedule file is the test's own.
+    stop_signal = signal.SIGKILL
+
+    def __init__(self, *, env: dict, log_path: Path):
+        super().__init__(log_path=log_path)
+        self.env = env
+
+    def start(self) -> "Beat":
+        schedule = self.log_path.with_suffix(".schedule")
+        args = [str(CELERY), "-A", "config", "beat", "--loglevel=INFO", f"--schedule={schedule}"]
+        self.spawn(args, env=self.env)
+        return self
 
 
 def worker_env(*, database_url: str, broker_url: str, smtp_url: str, **extra: str) -> dict:

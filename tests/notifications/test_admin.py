@@ -1,16 +1,19 @@
-"""The staff's e-mail log, through the admin over HTTP: what it shows, what it costs, resending."""
+"""The staff's e-mail log, through the admin over HTTP: what it shows, what it costs, resending;
+and the e-mails of a ticket on the page operators answer it from."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from core.roles import MANAGERS, roles_sync
+from core.roles import MANAGERS, OPERATORS, roles_sync
 from notifications.models import Notification
+from tests.core.factories import staff_with_role
 from tests.customers.factories import StaffFactory
 from tests.notifications.factories import NotificationFactory
+from tests.tickets.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -162,10 +165,149 @@ def test_staff_cannot_add_or_delete_rows(client, manager):
     assert Notification.objects.filter(pk=notification.pk).exists()
 
 
-def test_operators_do_not_see_the_log(client):
-    roles_sync()
-    operator = StaffFactory()
-    operator.groups.add(Group.objects.get(name="Operators"))
-    client.force_login(operator)
+# Operators -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def operator(client):
+    user = staff_with_role(OPERATORS, "luca")
+    client.force_login(user)
+    return user
+
+
+def bounced(**kwargs) -> Notification:
+    return NotificationFactory(
+        status=Notification.Status.FAILED,
+        attempts=1,
+        recipient="nobody@bounce.example",
+        last_error="SMTPRecipientsRefused: 550 5.1.1 No such user here",
+        **kwargs,
+    )
+
+
+def test_operators_read_the_log_and_see_why_a_message_bounced(client, operator):
+    failed = bounced()
+
+    listing = client.get(LIST)
+    detail = client.get(reverse("admin:notifications_notification_change", args=[failed.pk]))
+
+    assert listing.status_code == detail.status_code == 200
+    for page in (listing.content.decode(), detail.content.decode()):
+        assert "nobody@bounce.example" in page
+        assert "550 5.1.1 No such user here" in page
+    # Read-only: no action to pick on the list, no save button on the row.
+    assert 'name="action"' not in listing.content.decode()
+    assert 'name="_save"' not in detail.content.decode()
+
+
+def test_operators_cannot_resend_or_change_a_row(
+    client, operator, django_capture_on_commit_callbacks
+):
+    failed = bounced()
+    change = reverse("admin:notifications_notification_change", args=[failed.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        listed = client.post(
+            LIST, {"action": "resend", "_selected_action": [failed.pk], "index": 0}
+        )
+        changed = client.post(change, {"status": "pending", "last_error": ""})
+
+    assert listed.status_code == 200
+    assert changed.status_code == 403
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (Notification.Status.FAILED, 1)
+    assert failed.last_error.startswith("SMTPRecipientsRefused")
+    assert mail.outbox == []
+
+
+def test_staff_who_cannot_see_tickets_cannot_see_their_emails(client):
+    user = StaffFactory()
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="notifications", codename="view_notification"
+        )
+    )
+    client.force_login(user)
 
     assert client.get(LIST).status_code == 403
+
+
+# The ticket page ------------------------------------------------------------------------------
+
+
+def ticket_page(ticket) -> str:
+    return reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+
+def test_the_ticket_page_shows_each_email_with_its_status_and_error(client, operator):
+    ticket = TicketFactory()
+    sent = NotificationFactory(
+        ticket=ticket,
+        status=Notification.Status.SENT,
+        attempts=1,
+        sent_at="2026-03-18T10:00:00+01:00",
+    )
+    failed = bounced(ticket=ticket)
+    NotificationFactory(recipient="someone-else@example.com")  # another ticket's
+
+    response = client.get(ticket_page(ticket))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    section = page[page.index('class="ticket-emails"') :]
+    assert section.count("<tr>") == 1 + 2  # the header and this ticket's two e-mails
+    assert "someone-else@example.com" not in section
+    assert ticket.customer.user.email in section
+    assert "nobody@bounce.example" in section
+    assert "550 5.1.1 No such user here" in section
+    assert "Sent" in section
+    assert "Failed" in section
+    for row in (sent, failed):
+        assert reverse("admin:notifications_notification_change", args=[row.pk]) in section
+    log = reverse("admin:notifications_notification_changelist") + f"?q={ticket.number}"
+    assert log in section
+    # The link leads to exactly this ticket's e-mails.
+    found = client.get(log).context["cl"].result_list
+    assert {n.pk for n in found} == {sent.pk, failed.pk}
+
+
+def test_the_ticket_page_costs_the_same_queries_with_one_email_or_many(
+    client, operator, django_assert_num_queries
+):
+    ticket = TicketFactory()
+    bounced(ticket=ticket)
+    client.get(ticket_page(ticket))  # the first request of a process also reads the calendar
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(ticket_page(ticket))
+    for n in range(30):
+        NotificationFactory(ticket=ticket, recipient=f"copy{n}@example.com")
+    with django_assert_num_queries(len(one)):
+        page = client.get(ticket_page(ticket)).content.decode()
+
+    section = page[page.index('class="ticket-emails"') :]
+    assert section.count("<tr>") == 1 + 20
+    assert "Only the latest 20 are shown." in section
+
+
+def test_the_ticket_page_without_emails_says_so(client, operator):
+    ticket = TicketFactory()
+
+    page = client.get(ticket_page(ticket)).content.decode()
+
+    assert "No e-mail has been sent about this ticket." in page
+
+
+def test_staff_without_the_log_do_not_get_the_emails_section(client):
+    user = StaffFactory()
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="tickets", codename="view_ticket")
+    )
+    client.force_login(user)
+    ticket = TicketFactory()
+    bounced(ticket=ticket)
+
+    response = client.get(ticket_page(ticket))
+
+    assert response.status_code == 200
+    assert "nobody@bounce.example" not in response.content.decode()

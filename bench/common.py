@@ -1,0 +1,36 @@
+"""Pieces the benchmark scripts share: a fresh, migrated database and percentiles."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = "postgres://postgres@127.0.0.1:5432"
+
+
+def fresh_database(name: str, *, env: dict) -> str:
+    """Drop and create a database on the machine's PostgreSQL, migrate it; return its URL."""
+    try:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+    except psycopg.Error as exc:
+        print(f"PostgreSQL is not reachable at {SERVER} ({exc}). Start it, then run again.")
+        sys.exit(2)
+    url = f"{SERVER}/{name}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**env, "DATABASE_URL": url},
+        check=True,
+    )
+    return url
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of the values lie (nearest rank)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+    return ordered[index]
