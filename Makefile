@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/ticket_portal
 TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo $(PG_URL) || echo sqlite:///var/test.sqlite3)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install system-deps messages messages-update lint format bench clean
+.PHONY: run test install system-deps env messages messages-update lint format bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,15 @@ $(STAMP):
 install: $(STAMP) system-deps messages
 
 # gettext compiles the translations; Chromium (Debian's, not Playwright's download) drives the
-# browser tests and screenshots. Installed with apt when missing and we may.
+# browser tests and screenshots; nginx is the buffering proxy the production tests put in front of
+# gunicorn; redis-server is started and stopped by the outage tests. Installed with apt when
+# missing and we may.
 system-deps:
 	@missing=""; \
-	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	command -v msgfmt >/dev/null && command -v envsubst >/dev/null || missing="$$missing gettext"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing$$missing with apt-get"; \
@@ -35,6 +39,20 @@ system-deps:
 	    command -v msgfmt >/dev/null || exit 1; \
 	  fi; \
 	fi
+
+# Fresh development secrets for docker-compose.yml, which refuses to start without them. Never
+# overwrites an existing .env (FORCE=1 does). Production generates its own the same way.
+env:
+	@if [ -e .env ] && [ -z "$(FORCE)" ]; then \
+	  echo ".env exists; not overwriting it (make env FORCE=1 to replace it)"; exit 1; fi
+	@$(PYTHON) -c 'import base64, os, secrets; \
+	print("# Written by make env on the developer machine: development secrets, never commit."); \
+	print("DJANGO_SECRET_KEY=" + secrets.token_urlsafe(50)); \
+	print("REMOTE_ACCESS_KEYS=" + base64.urlsafe_b64encode(os.urandom(32)).decode()); \
+	print("POSTGRES_PASSWORD=" + secrets.token_urlsafe(24)); \
+	print("DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1")' > .env
+	@chmod 600 .env
+	@echo "Wrote .env with fresh secrets; docker compose up reads it."
 
 messages: $(STAMP)
 	@$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
@@ -63,7 +81,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: install
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -13,6 +13,14 @@ from tests.customers.factories import CustomerFactory, UnitFactory
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "live: starts real processes (gunicorn, nginx, Celery, Redis, SMTP); needs PostgreSQL "
+        "(DATABASE_URL) and Redis (TEST_REDIS_URL); fails in CI without them",
+    )
+
+
 def require_service(available: bool, what: str) -> None:
     """Skip on a laptop without the service; fail loudly in CI, where it must be there."""
     if available:
@@ -27,6 +35,52 @@ def require_postgres():
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://…)")
 
 
+@pytest.fixture
+def live_database(transactional_db, require_postgres):
+    """The URL of this test's database, for other processes: committed data only."""
+    from tests.notifications.live import database_url
+
+    return database_url(connection.settings_dict)
+
+
+@pytest.fixture
+def machine_redis():
+    """The machine's Redis (TEST_REDIS_URL), its database emptied for this test."""
+    import redis
+
+    from tests.notifications.live import redis_ping
+
+    url = os.environ.get("TEST_REDIS_URL", "")
+    require_service(bool(url) and redis_ping(url), "Redis (TEST_REDIS_URL=redis://…)")
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server this test starts, and may stop and start again, on a free port."""
+    from tests.notifications.live import RedisServer
+
+    require_service(shutil.which("redis-server") is not None, "redis-server on the PATH")
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on a free port that records, delays or refuses messages."""
+    from tests.notifications.live import SmtpSink
+
+    with SmtpSink() as sink:
+        yield sink
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _end_stray_sessions(django_db_setup, django_db_blocker):
     """Before the test database is dropped, end the sessions tests left behind on it.
@@ -35,7 +89,10 @@ def _end_stray_sessions(django_db_setup, django_db_blocker):
     open, and PostgreSQL refuses to drop a database someone is connected to.
     """
     yield
-    if connection.vendor != "postgresql":
+    # Only the test database: a run whose tests never used it may have it gone already.
+    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith(
+        "test_"
+    ):
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
@@ -93,6 +150,17 @@ def make_image(
 # Portal fixtures (customer side) ---------------------------------------------------------------
 
 
+def pin_service_status(monkeypatch, status):
+    """Make the gate answer `status` everywhere for this test, the middleware included."""
+    from schedule import gate, middleware
+
+    # The middleware imported the function by name: patch both, the middleware already imported
+    # (importing it after the gate is patched would make the patch its "original", for good).
+    monkeypatch.setattr(gate, "service_status", lambda *, at=None: status)
+    monkeypatch.setattr(middleware, "service_status", gate.service_status)
+    return status
+
+
 @pytest.fixture
 def service_open(monkeypatch):
     """Keep the service calendar open, so portal tests do not depend on the hour they run at."""
@@ -101,9 +169,7 @@ def service_open(monkeypatch):
     status = gate.ServiceStatus(
         state=gate.ServiceState.OPEN, reason="", next_opening=None, at=gate.timezone.now()
     )
-    monkeypatch.setattr(gate, "service_status", lambda *, at=None: status)
-    monkeypatch.setattr("schedule.middleware.service_status", gate.service_status, raising=False)
-    return status
+    return pin_service_status(monkeypatch, status)
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
+"""Production settings pass the deployment checklist, and refuse to start with any gap."""
+
 import os
 import secrets
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
 
@@ -13,16 +16,25 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp://mail.example.com:587",
+    "DEFAULT_FROM_EMAIL": "Support <support@example.com>",
+    "PORTAL_BASE_URL": "https://support.example.com",
     "REMOTE_ACCESS_KEYS": Fernet.generate_key().decode(),
 }
+REQUIRED = [name for name in PRODUCTION_ENV if name != "DJANGO_SETTINGS_MODULE"]
 
 
-def run_manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+def clean_environ() -> dict:
+    """This process's environment without anything a deployment sets, nor the .env file's."""
+    prefixes = ("DJANGO_", "DATABASE_", "REDIS_", "EMAIL_", "REMOTE_ACCESS", "PORTAL_", "DEFAULT_")
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    return {**kept, "DJANGO_READ_DOT_ENV": "false"}
+
+
+def run_python(*args, env, cwd=None):
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env={**clean, **env},
+        [sys.executable, *args],
+        cwd=cwd or settings.BASE_DIR,
+        env={**clean_environ(), **env},
         capture_output=True,
         text=True,
         check=False,
@@ -30,19 +42,42 @@ def run_manage(*args, env):
 
 
 def test_production_settings_pass_the_deployment_checklist():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    result = run_python(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV
+    )
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-def test_production_settings_refuse_to_start_without_a_secret_key():
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
-    result = run_manage("check", env=env)
+@pytest.mark.parametrize("name", REQUIRED)
+@pytest.mark.parametrize("value", [None, "", "   "], ids=["unset", "empty", "blank"])
+def test_production_settings_refuse_to_start_without_a_required_variable(name, value):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != name}
+    if value is not None:
+        env[name] = value
+    result = run_python("manage.py", "check", env=env)
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"Set the {name} environment variable" in result.stderr
 
 
-def test_production_settings_refuse_to_start_without_remote_access_keys():
-    env = {**PRODUCTION_ENV, "REMOTE_ACCESS_KEYS": ""}
-    result = run_manage("check", env=env)
+def test_production_settings_refuse_a_short_secret_key():
+    result = run_python("manage.py", "check", env={**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "short"})
     assert result.returncode != 0
-    assert "REMOTE_ACCESS_KEYS" in result.stderr
+    assert "DJANGO_SECRET_KEY is too short" in result.stderr
+
+
+@pytest.mark.parametrize("module", ["config.wsgi", "config.celery_app"])
+def test_servers_default_to_the_production_settings(module):
+    # gunicorn and celery started without DJANGO_SETTINGS_MODULE must not run with DEBUG on.
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SETTINGS_MODULE"}
+    code = f"import {module}; from django.conf import settings; print(settings.SETTINGS_MODULE)"
+    result = run_python("-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "config.settings.production"
+
+
+def test_manage_py_keeps_the_local_default():
+    code = "from django.conf import settings; print(settings.SETTINGS_MODULE, settings.DEBUG)"
+    result = run_python("manage.py", "shell", "--no-imports", "-c", code, env={})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["config.settings.local", "True"]

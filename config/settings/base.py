@@ -8,7 +8,10 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-env.read_env(str(BASE_DIR / ".env"), overwrite=False)
+# A developer's .env fills what the environment leaves unset; tests that check how the settings
+# react to the environment alone turn it off.
+if env.bool("DJANGO_READ_DOT_ENV", default=True):
+    env.read_env(str(BASE_DIR / ".env"), overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
@@ -99,7 +102,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "customers/locked_out.html"
+# The address that counts is the one our reverse proxies saw (customers/ip.py): the entry that
+# many places from the right of X-Forwarded-For, which nginx appends to (deploy/nginx/). 0 means
+# gunicorn is reached directly and REMOTE_ADDR is the client; production defaults to 1 (nginx).
+# gunicorn must then be reachable only through the proxies, or any client can name its address.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "customers.ip.client_ip_address"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 # Staff sessions are cut short by core.middleware.StaffSessionMiddleware.
@@ -135,9 +143,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ATTACHMENT_MAX_SIZE = env.int("ATTACHMENT_MAX_SIZE_MB", default=20) * 1024 * 1024
 ATTACHMENT_MAX_COUNT = env.int("ATTACHMENT_MAX_COUNT", default=10)
 ATTACHMENT_MAX_IMAGE_PIXELS = env.int("ATTACHMENT_MAX_IMAGE_PIXELS", default=40_000_000)
+# Files kept for a refused form's retry (staged: no ticket yet), per customer, and how long.
+ATTACHMENT_STAGED_MAX_COUNT = env.int("ATTACHMENT_STAGED_MAX_COUNT", default=20)
+ATTACHMENT_STAGED_MAX_SIZE = env.int("ATTACHMENT_STAGED_MAX_MB", default=200) * 1024 * 1024
+ATTACHMENT_STAGED_MAX_AGE_HOURS = env.int("ATTACHMENT_STAGED_MAX_AGE_HOURS", default=24)
+# How often Celery beat runs the sweep of old staged files (tickets.attachments_sweep_staged).
+ATTACHMENT_STAGED_SWEEP_SECONDS = env.int("ATTACHMENT_STAGED_SWEEP_SECONDS", default=3600)
 
 # E-mail ---------------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# An empty EMAIL_URL (an unset `${VAR}`) means the default, not an invalid URL.
+EMAIL_CONFIG = env.email_url_config(env("EMAIL_URL", default="").strip() or "consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Supporto tecnico <support@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -156,12 +171,34 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Files kept for a refused form's retry are deleted once ATTACHMENT_STAGED_MAX_AGE_HOURS old.
+    "attachments-sweep-staged": {
+        "task": "tickets.attachments_sweep_staged",
+        "schedule": ATTACHMENT_STAGED_SWEEP_SECONDS,
+    },
+}
 
 # Cache ----------------------------------------------------------------------------------------
+# Redis is a cache here, never the only copy: while it is unreachable each process serves without
+# it (core.cache.ResilientRedisCache). A call to a Redis that hangs waits at most
+# CACHE_SOCKET_TIMEOUT seconds; after a failure the process leaves Redis alone CACHE_RETRY_AFTER
+# seconds; meanwhile it rebuilds the service calendar from the database at most every
+# CALENDAR_FALLBACK_SECONDS.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
+CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=2.0)
+CALENDAR_FALLBACK_SECONDS = env.float("CALENDAR_FALLBACK_SECONDS", default=30.0)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_SOCKET_TIMEOUT,
+                "socket_timeout": CACHE_SOCKET_TIMEOUT,
+                "RETRY_AFTER": CACHE_RETRY_AFTER,
+            },
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -196,26 +233,39 @@ SERVICE_FEED_MAX_AGE = env.int("SERVICE_FEED_MAX_AGE", default=300)
 # whatever is still pending (Redis was down, a worker died), and the send task is idempotent.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Redis redelivers a message not acknowledged within this many seconds (acks_late): keep it well
-# above the longest retry back-off, which the notifications.E001 system check enforces.
+# above the longest retry back-off, which the notifications.E001 system check enforces. Messages
+# a dead worker held come back sooner through the sweeper (below), not through this timeout.
+# A Redis that hangs must not hold a request's hand-over (or the worker) forever: kombu waits
+# forever on a dead connection without socket timeouts (its BRPOP polls every second).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
 }
 # Temporary SMTP failures (4xx, connection errors): exponential back-off, then give up.
 NOTIFICATIONS_RETRY_BACKOFF = env.float("NOTIFICATIONS_RETRY_BACKOFF", default=30.0)
 NOTIFICATIONS_RETRY_BACKOFF_MAX = env.float("NOTIFICATIONS_RETRY_BACKOFF_MAX", default=900.0)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=10)
-# The sweeper (Celery beat) enqueues again pending rows overdue by more than the grace period.
-NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=60.0)
-NOTIFICATIONS_SWEEP_GRACE = env.float("NOTIFICATIONS_SWEEP_GRACE", default=300.0)
+# The sweeper (Celery beat, every INTERVAL seconds) enqueues again the pending rows nobody is
+# trusted with any longer (Notification.leased_until): the broker gets GRACE seconds after a
+# hand-over (a message still queued behind a backlog is then enqueued twice: the send task skips
+# what is sent); a worker gets CLAIM_GRACE seconds, prolonged as long as it holds the row's lock
+# while sending, so a message a dead worker held goes out again within CLAIM_GRACE + INTERVAL;
+# a row whose hand-over failed (Redis down) is due at once, at the first sweep once it is back.
+NOTIFICATIONS_SWEEP_INTERVAL = env.float("NOTIFICATIONS_SWEEP_INTERVAL", default=15.0)
+NOTIFICATIONS_SWEEP_GRACE = env.float("NOTIFICATIONS_SWEEP_GRACE", default=60.0)
+NOTIFICATIONS_CLAIM_GRACE = env.float("NOTIFICATIONS_CLAIM_GRACE", default=10.0)
 NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=1000)
-# Publishing after commit must not hold a request long when Redis is down: a few quick tries.
+# Publishing after commit must not hold a request long when Redis is down: a few quick tries,
+# then the process leaves the broker alone this many seconds (the sweeper sends those rows).
 NOTIFICATIONS_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
+NOTIFICATIONS_PUBLISH_PAUSE = env.float("NOTIFICATIONS_PUBLISH_PAUSE", default=10.0)
 CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
     "task": "notifications.tasks.notifications_sweep_task",
     "schedule": NOTIFICATIONS_SWEEP_INTERVAL,
