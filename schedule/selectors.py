@@ -279,18 +279,6 @@ def service_next_opening(*, at: datetime | None = None) -> datetime | None:
     return found.astimezone(calendar.zone) if found else None
 
 
-def service_opening_after(*, at: datetime, service_time: timedelta) -> datetime | None:
-    """Return the instant when `service_time` of service has elapsed after `at` (for deadlines)."""
-    calendar = calendar_current()
-    remaining = service_time
-    end = at + timedelta(days=800)
-    for a, b in calendar.open_spans(at, end):
-        if b - a >= remaining:
-            return (a + remaining).astimezone(calendar.zone)
-        remaining -= b - a
-    return None
-
-
 # Notices ------------------------------------------------------------------------------------------
 
 
@@ -303,11 +291,6 @@ class ActiveNotice:
     texts: dict[str, str]
     publish_from: datetime
     publish_until: datetime
-
-
-def _format_day(day: date, language: str) -> str:
-    with translation.override(language):
-        return formats.date_format(day, "DATE_FORMAT")
 
 
 def _holiday_text(day: date, names: dict[str, str], language: str) -> str:

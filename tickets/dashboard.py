@@ -98,7 +98,7 @@ def dashboard_figures(
     weeks = weeks or settings.DASHBOARD_WEEKS
     response_days = response_days or settings.DASHBOARD_RESPONSE_DAYS
     response_sample = response_sample or settings.DASHBOARD_RESPONSE_SAMPLE
-    zone = ZoneInfo(settings.TIME_ZONE)
+    zone = ZoneInfo(settings.SERVICE_TIME_ZONE)
     open_tickets = Ticket.objects.exclude(status=Ticket.Status.CLOSED)
 
     # 1. The queue (served by the partial index on open tickets).

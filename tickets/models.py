@@ -301,10 +301,6 @@ class Attachment(models.Model):
     def created_on_path(self) -> str:
         return (self.created_at or timezone.now()).strftime("%Y/%m")
 
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
-
 
 class RemoteAccessRequest(TimeStampedModel):
     """An operator's request for a TeamViewer session and the customer's answer (terms §5, §6).

@@ -253,3 +253,34 @@ def remote_access_erase_for_ticket(*, ticket: Ticket, reason: str) -> int:
         reason=reason,
         at=timezone.now(),
     )
+
+
+def remote_access_keys_rotate(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored TeamViewer secret with the newest key; return the rows changed.
+
+    Run after putting a new key first in REMOTE_ACCESS_KEYS: once it has run, the old keys can
+    be dropped from the setting without losing a credential a customer has just sent.
+    """
+    from tickets.crypto import secret_rotate
+
+    changed = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                RemoteAccessRequest.objects.select_for_update()
+                .filter(pk__gt=last_pk)
+                .filter(Q(password_token__isnull=False) | Q(teamviewer_id_token__isnull=False))
+                .order_by("pk")
+                .only("pk", "password_token", "teamviewer_id_token")[:batch_size]
+            )
+            if not rows:
+                return changed
+            for row in rows:
+                for name in ("password_token", "teamviewer_id_token"):
+                    token = getattr(row, name)
+                    if token is not None:
+                        setattr(row, name, secret_rotate(token=token))
+            RemoteAccessRequest.objects.bulk_update(rows, ["password_token", "teamviewer_id_token"])
+        changed += len(rows)
+        last_pk = rows[-1].pk

@@ -170,7 +170,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict = {
     # Files kept for a refused form's retry are deleted once ATTACHMENT_STAGED_MAX_AGE_HOURS old.
     "attachments-sweep-staged": {
@@ -238,7 +237,6 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # A Redis that hangs must not hold a request's hand-over (or the worker) forever: kombu waits
 # forever on a dead connection without socket timeouts (its BRPOP polls every second).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    **CELERY_BROKER_TRANSPORT_OPTIONS,
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "socket_connect_timeout": 2,
     "socket_timeout": 5,

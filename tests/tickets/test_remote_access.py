@@ -1,3 +1,4 @@
+import io
 import logging
 import os
 from datetime import timedelta
@@ -607,6 +608,22 @@ def test_keys_rotate_and_secret_key_is_not_one_of_them(settings):
     with pytest.raises(crypto.SecretExpiredError):
         crypto.secret_decrypt(token=token)
     assert settings.SECRET_KEY not in settings.REMOTE_ACCESS_KEYS
+
+
+def test_the_rotate_command_moves_every_credential_to_the_newest_key(settings, submitted, operator):
+    from django.core.management import call_command
+
+    old = settings.REMOTE_ACCESS_KEYS[0]
+    new = Fernet.generate_key().decode()
+    settings.REMOTE_ACCESS_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("rotate_remote_access_keys", batch_size=1, stdout=out)
+    assert "credentials of 1 remote-access requests" in out.getvalue()
+
+    settings.REMOTE_ACCESS_KEYS = [new]  # the old key is gone: only rotated tokens still open
+    submitted.refresh_from_db()
+    revealed = remote_access_reveal(remote_access=submitted, operator=operator)
+    assert (revealed.teamviewer_id, revealed.password) == (TV_ID.replace(" ", ""), PASSWORD)
 
 
 @pytest.mark.postgres
