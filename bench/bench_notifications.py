@@ -132,8 +132,9 @@ def main() -> None:
     # this listener goes first, so its on-commit callback runs before theirs.
     committed: dict[int, float] = {}
 
-    def mark_commit(*, event) -> None:
-        transaction.on_commit(lambda pk=event.pk: committed.__setitem__(pk, time.time()))
+    def mark_commit(*, update) -> None:
+        for event in update.events:
+            transaction.on_commit(lambda pk=event.pk: committed.__setitem__(pk, time.time()))
 
     events._listeners.insert(0, mark_commit)
 

@@ -2,7 +2,6 @@
 
 import logging
 import smtplib
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from core.cache import cache_is_degraded
 from notifications.emails import message_build
 from notifications.models import Notification
 from tickets.models import TicketEvent
+from tickets.updates import Update
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +52,7 @@ class TemporarySendError(Exception):
         self.countdown = countdown
 
 
-# Recording (called by tickets.events inside the update's transaction) ---------------------------
-
-
-@dataclass
-class _Open:
-    """An outbox row written by the atomic block still running, which later events may join."""
-
-    notification: Notification
-    callback: partial
-
-
-_open = threading.local()
+# Recording (handed each ticket update inside the transaction that records it) -------------------
 
 
 def _recipients(*, event: TicketEvent) -> list[tuple[str, str]]:
@@ -86,49 +75,26 @@ def _recipients(*, event: TicketEvent) -> list[tuple[str, str]]:
     return recipients
 
 
-def _open_rows(connection) -> dict:
-    """Return the rows of atomic blocks still running, forgetting committed or rolled-back ones."""
-    rows = getattr(_open, "rows", None)
-    if rows is None:
-        rows = _open.rows = {}
-    if rows:
-        pending = {id(func) for _sids, func, _robust in connection.run_on_commit}
-        for key in [k for k, row in rows.items() if id(row.callback) not in pending]:
-            del rows[key]
-    return rows
-
-
-def notifications_record(*, event: TicketEvent) -> list[Notification]:
-    """Write the outbox rows an event calls for; enqueue them once the update commits."""
-    recipients = _recipients(event=event)
-    if not recipients:
-        return []
-    connection = transaction.get_connection()
-    rows = _open_rows(connection)
-    # Events recorded by the same atomic block are one update, hence one e-mail per recipient:
-    # an operator's reply that also changes the status is told in a single message.
-    scope = (connection.alias, tuple(connection.savepoint_ids), event.ticket_id)
-    written = []
-    for recipient_kind, address in recipients:
-        key = (*scope, address.lower())
-        row = rows.get(key)
-        if row is not None:
-            row.notification.events.add(event)
-            continue
-        notification = Notification.objects.create(
-            ticket=event.ticket,
-            event=event,
-            recipient=address,
-            recipient_kind=recipient_kind,
-            language=event.ticket.language,
-        )
-        notification.events.add(event)
-        callback = partial(notifications_enqueue, ids=[notification.pk])
-        transaction.on_commit(callback)
-        if connection.in_atomic_block:
-            rows[key] = _Open(notification=notification, callback=callback)
-        written.append(notification)
-    return written
+def notifications_record_update(*, update: Update) -> list[Notification]:
+    """Write the outbox rows an update calls for; enqueue them once the update commits."""
+    # The events of one update are told together, one e-mail per recipient: an operator's reply
+    # that also changes the status is a single message. The first event a recipient hears of
+    # names the row; the others join it.
+    rows: dict[str, Notification] = {}
+    for event in update.events:
+        for recipient_kind, address in _recipients(event=event):
+            notification = rows.get(address.lower())
+            if notification is None:
+                notification = rows[address.lower()] = Notification.objects.create(
+                    ticket=update.ticket,
+                    event=event,
+                    recipient=address,
+                    recipient_kind=recipient_kind,
+                    language=update.ticket.language,
+                )
+                transaction.on_commit(partial(notifications_enqueue, ids=[notification.pk]))
+            notification.events.add(event)
+    return list(rows.values())
 
 
 # Hand-over to the broker --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from products.models import Product
 from schedule.gate import require_service_open
 from tickets import events
 from tickets.models import Attachment, Ticket, TicketCounter, TicketEvent
+from tickets.updates import Update
 from tickets.uploads import CleanFile
 
 COUNTER_NAME = "ticket"
@@ -212,16 +213,24 @@ def _event_record(
         old_status=old_status,
         new_status=new_status,
     )
-    events.publish(event=event)
     return event
 
 
-def _status_set(*, ticket: Ticket, status: str, author, kind=TicketEvent.Kind.STATUS) -> None:
+def _update_publish(*, ticket: Ticket, recorded: Sequence[TicketEvent]) -> Update:
+    """Hand the events one service recorded to who hears of updates, inside its transaction."""
+    update = Update(ticket=ticket, events=tuple(recorded))
+    events.publish(update=update)
+    return update
+
+
+def _status_set(
+    *, ticket: Ticket, status: str, author, kind=TicketEvent.Kind.STATUS
+) -> TicketEvent | None:
     if ticket.status == status:
-        return
+        return None
     old = ticket.status
     ticket.status = status
-    _event_record(ticket=ticket, kind=kind, author=author, old_status=old, new_status=status)
+    return _event_record(ticket=ticket, kind=kind, author=author, old_status=old, new_status=status)
 
 
 # Customers' writes ------------------------------------------------------------------------------
@@ -342,6 +351,7 @@ def ticket_create(
                 ticket=ticket, kind=TicketEvent.Kind.SUBMITTED, author=customer.user, at=now
             )
             _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
+            _update_publish(ticket=ticket, recorded=[event])
     except Exception:
         _attachments_discard(stored)
         raise
@@ -428,16 +438,17 @@ def _message_add(
                 ticket=ticket, kind=kind, author=author, body=body, is_public=is_public
             )
             _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
+            recorded = [event]
             fields = ["updated_at"]
             if from_customer:
                 if ticket.status in (Ticket.Status.ANSWERED, Ticket.Status.WAITING_CUSTOMER):
                     target = Ticket.Status.TAKEN if ticket.assigned_to_id else Ticket.Status.NEW
                     reopening = ticket.status == Ticket.Status.ANSWERED
-                    _status_set(
-                        ticket=ticket,
-                        status=target,
-                        author=author,
-                        kind=TicketEvent.Kind.REOPENED if reopening else TicketEvent.Kind.STATUS,
+                    status_kind = (
+                        TicketEvent.Kind.REOPENED if reopening else TicketEvent.Kind.STATUS
+                    )
+                    recorded.append(
+                        _status_set(ticket=ticket, status=target, author=author, kind=status_kind)
                     )
                     fields.append("status")
             elif is_public:
@@ -445,9 +456,10 @@ def _message_add(
                     ticket.first_response_at = event.created_at
                     fields.append("first_response_at")
                 if new_status and new_status != ticket.status:
-                    _status_set(ticket=ticket, status=new_status, author=author)
+                    recorded.append(_status_set(ticket=ticket, status=new_status, author=author))
                     fields.append("status")
             ticket.save(update_fields=fields)
+            _update_publish(ticket=ticket, recorded=recorded)
     except Exception:
         _attachments_discard(stored)
         raise
@@ -470,7 +482,7 @@ def ticket_take(*, ticket: Ticket, operator) -> Ticket:
         old = ticket.status
         if ticket.status == Ticket.Status.NEW:
             ticket.status = Ticket.Status.TAKEN
-        _event_record(
+        event = _event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.ASSIGNED,
             author=operator,
@@ -478,6 +490,7 @@ def ticket_take(*, ticket: Ticket, operator) -> Ticket:
             new_status=ticket.status,
         )
         ticket.save(update_fields=["assigned_to", "taken_at", "status", "updated_at"])
+        _update_publish(ticket=ticket, recorded=[event])
     return ticket
 
 
@@ -542,8 +555,9 @@ def ticket_status_change(*, ticket: Ticket, operator, status: str) -> Ticket:
         if status != Ticket.Status.NEW and ticket.assigned_to_id is None:
             ticket.assigned_to = operator
             ticket.taken_at = timezone.now()
-        _status_set(ticket=ticket, status=status, author=operator)
+        event = _status_set(ticket=ticket, status=status, author=operator)
         ticket.save(update_fields=["status", "assigned_to", "taken_at", "updated_at"])
+        _update_publish(ticket=ticket, recorded=[event] if event else [])
     return ticket
 
 
@@ -564,7 +578,7 @@ def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
         old = ticket.status
         ticket.status = Ticket.Status.CLOSED
         ticket.closed_at = timezone.now()
-        _event_record(
+        event = _event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.CLOSED,
             author=user,
@@ -574,6 +588,7 @@ def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
         )
         ticket.save(update_fields=["status", "closed_at", "updated_at"])
         _remote_access_erase_on_close(ticket=ticket)
+        _update_publish(ticket=ticket, recorded=[event])
     return ticket
 
 
@@ -600,7 +615,7 @@ def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Tick
         ticket.duplicate_of = original
         ticket.status = Ticket.Status.CLOSED
         ticket.closed_at = timezone.now()
-        _event_record(
+        event = _event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.DUPLICATE,
             author=operator,
@@ -610,4 +625,5 @@ def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Tick
         )
         ticket.save(update_fields=["duplicate_of", "status", "closed_at", "updated_at"])
         _remote_access_erase_on_close(ticket=ticket)
+        _update_publish(ticket=ticket, recorded=[event])
     return ticket
