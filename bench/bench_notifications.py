@@ -32,7 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import SERVER, fresh_database, percentile  # noqa: E402
+from bench.common import SERVER, django_on_fresh_database, percentile  # noqa: E402
 from tests.notifications.live import (  # noqa: E402
     SmtpSink,
     Worker,
@@ -43,7 +43,6 @@ from tests.notifications.live import (  # noqa: E402
 )
 
 DB_NAME = "portal_bench_notif"
-DATABASE_URL = f"{SERVER}/{DB_NAME}"
 UPDATES_PER_TICKET = 5
 MESSAGE_ID = re.compile(r"<notification\.(\d+)\.")
 
@@ -74,17 +73,7 @@ def main() -> None:
     tickets_count = max(1, options.updates // UPDATES_PER_TICKET)
 
     check_services(redis_url=options.redis)
-    env = {
-        **os.environ,
-        "DATABASE_URL": DATABASE_URL,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    fresh_database(DB_NAME, env=env)
-    os.environ.update(DATABASE_URL=DATABASE_URL, DJANGO_SETTINGS_MODULE="config.settings.test")
-
-    import django
-
-    django.setup()
+    database_url = django_on_fresh_database(DB_NAME)
     import redis
     from django.db import transaction
     from django.utils import timezone
@@ -184,7 +173,7 @@ def main() -> None:
     with SmtpSink() as sink, celery_publishing_to(options.redis):
         worker = Worker(
             env=worker_env(
-                database_url=DATABASE_URL,
+                database_url=database_url,
                 broker_url=options.redis,
                 smtp_url=sink.url,
                 # As deployed: the sweeper is a safety net, not part of the normal path.

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import SERVER, fresh_database, percentile  # noqa: E402
+from bench.common import django_on_fresh_database, percentile  # noqa: E402
 from tests.notifications.live import (  # noqa: E402
     Beat,
     RedisServer,
@@ -37,7 +37,6 @@ from tests.notifications.live import (  # noqa: E402
 )
 
 DB_NAME = "portal_bench_recovery"
-DATABASE_URL = f"{SERVER}/{DB_NAME}"
 
 
 def fail(message: str) -> None:
@@ -51,17 +50,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait per round")
     options = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": DATABASE_URL,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    fresh_database(DB_NAME, env=env)
-    os.environ.update(DATABASE_URL=DATABASE_URL, DJANGO_SETTINGS_MODULE="config.settings.test")
-
-    import django
-
-    django.setup()
+    database_url = django_on_fresh_database(DB_NAME)
     from django.utils import timezone
 
     from core.models import TermsVersion
@@ -98,7 +87,7 @@ def main() -> None:
     try:
         with SmtpSink() as sink, celery_publishing_to(redis_server.url):
             shipped = production_env(
-                database_url=DATABASE_URL,
+                database_url=database_url,
                 redis_url=redis_server.url,
                 email_url=sink.url,
                 media_root=logs / "private",

@@ -29,6 +29,19 @@ def fresh_database(name: str, *, env: dict) -> str:
     return url
 
 
+def django_on_fresh_database(name: str) -> str:
+    """Give this process Django on a fresh, migrated database (test settings); return its URL."""
+    import os
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    url = fresh_database(name, env=env)
+    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings.test")
+    import django
+
+    django.setup()
+    return url
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The value below which `fraction` of the values lie (nearest rank)."""
     ordered = sorted(values)

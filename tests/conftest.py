@@ -73,6 +73,23 @@ def own_redis():
 
 
 @pytest.fixture
+def run_process():
+    """Start managed processes (gunicorn, nginx, workers, beat); all stopped, newest first.
+
+    A process is registered before it starts, so one that fails to become ready is stopped too.
+    """
+    started = []
+
+    def run(process):
+        started.append(process)
+        return process.start()
+
+    yield run
+    for process in reversed(started):
+        process.stop()
+
+
+@pytest.fixture
 def smtp_sink():
     """A real SMTP server on a free port that records, delays or refuses messages."""
     from tests.notifications.live import SmtpSink

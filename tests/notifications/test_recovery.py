@@ -29,7 +29,7 @@ BOUND = 90  # seconds: the issue's bound for the p95 of redelivery
 
 
 @pytest.fixture
-def shipped(live_database, own_redis, smtp_sink, tmp_path):
+def shipped(live_database, own_redis, smtp_sink, tmp_path, run_process):
     """Start workers and beat on the production settings and their defaults."""
     env = production_env(
         database_url=live_database,
@@ -39,20 +39,13 @@ def shipped(live_database, own_redis, smtp_sink, tmp_path):
         LOG_LEVEL="INFO",
     )
     assert not {k for k in env if k.startswith("NOTIFICATIONS_")}
-    started: list = []
 
     def worker(name: str) -> Worker:
-        process = Worker(
-            env=env, log_path=tmp_path / f"{name}.log", name=name, concurrency=1, beat=False
-        )
-        started.append(process)
-        return process.start()
+        log_path = tmp_path / f"{name}.log"
+        return run_process(Worker(env=env, log_path=log_path, name=name, concurrency=1, beat=False))
 
-    beat = Beat(env=env, log_path=tmp_path / "beat.log").start()
-    started.append(beat)
-    yield worker
-    for process in reversed(started):
-        process.stop()
+    run_process(Beat(env=env, log_path=tmp_path / "beat.log"))
+    return worker
 
 
 @pytest.fixture

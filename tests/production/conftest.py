@@ -6,6 +6,7 @@ tests/conftest.py), a private media folder, and factories that start gunicorn on
 settings and nginx in front of it; everything started is stopped before the database is flushed.
 """
 
+import itertools
 import shutil
 
 import pytest
@@ -13,6 +14,12 @@ import pytest
 from tests.conftest import require_service
 from tests.production.proxy import Nginx, nginx_binary
 from tests.production.stack import Gunicorn, production_env
+
+
+@pytest.fixture(autouse=True)
+def _production_password_hashing(settings):
+    """Hash the factories' passwords as production checks them (the test settings use MD5)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 
 @pytest.fixture
@@ -24,52 +31,42 @@ def media_root(tmp_path):
 
 
 @pytest.fixture
-def start_gunicorn(live_database, machine_redis, media_root, tmp_path):
+def start_gunicorn(live_database, machine_redis, media_root, tmp_path, run_process):
     """Start gunicorn on config.settings.production; extra keywords become its environment.
 
     `email_url` defaults to the console backend (pass an SMTP sink's URL to receive mail),
     `workers` and `args` go to gunicorn.
     """
-    started: list[Gunicorn] = []
+    numbers = itertools.count()
 
     def start(
         *, workers: int = 2, args: tuple = (), email_url: str = "consolemail://", **env: str
     ) -> Gunicorn:
-        server = Gunicorn(
-            env=production_env(
-                database_url=live_database,
-                redis_url=machine_redis,
-                email_url=email_url,
-                media_root=media_root,
-                **env,
-            ),
-            log_path=tmp_path / f"gunicorn-{len(started)}.log",
-            workers=workers,
-            args=args,
+        env = production_env(
+            database_url=live_database,
+            redis_url=machine_redis,
+            email_url=email_url,
+            media_root=media_root,
+            **env,
         )
-        started.append(server)
-        return server.start()
+        log_path = tmp_path / f"gunicorn-{next(numbers)}.log"
+        return run_process(Gunicorn(env=env, log_path=log_path, workers=workers, args=args))
 
-    yield start
-    for server in started:
-        server.stop()
+    return start
 
 
 @pytest.fixture
-def start_nginx(tmp_path):
+def start_nginx(tmp_path, run_process):
     """Start the shipped nginx (deploy/nginx/) in front of an upstream host:port.
 
     Extra keywords are render.sh's environment (ATTACHMENT_MAX_SIZE_MB, NGINX_CLIENT_TIMEOUT…).
     """
     require_service(nginx_binary() is not None, "nginx (Debian's nginx-light)")
     require_service(shutil.which("envsubst") is not None, "envsubst (Debian's gettext-base)")
-    started: list[Nginx] = []
+    numbers = itertools.count()
 
     def start(upstream: str, **env: str) -> Nginx:
-        server = Nginx(upstream=upstream, root=tmp_path / f"nginx-{len(started)}", **env)
-        started.append(server)
-        return server.start()
+        root = tmp_path / f"nginx-{next(numbers)}"
+        return run_process(Nginx(upstream=upstream, root=root, **env))
 
-    yield start
-    for server in started:
-        server.stop()
+    return start

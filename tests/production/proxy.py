@@ -103,9 +103,6 @@ class Nginx(ManagedProcess):
                 text += log.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, *, timeout: float = 10) -> None:
-        super().stop(timeout=timeout)
-
 
 # Clients ------------------------------------------------------------------------------------------
 

@@ -78,15 +78,6 @@ def production_env(
     return env
 
 
-def production_password(user, password: str) -> None:
-    """Store a password the production settings can check (the test settings hash with MD5)."""
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-    from django.utils.crypto import get_random_string
-
-    user.password = PBKDF2PasswordHasher().encode(password, get_random_string(22))
-    user.save(update_fields=["password"])
-
-
 class Gunicorn(ManagedProcess):
     """`gunicorn config.wsgi` on a free port, in its own process group, logging to a file."""
 

@@ -10,7 +10,6 @@ from axes.models import AccessAttempt, AccessLog
 
 from tests.customers.factories import PASSWORD, CustomerFactory
 from tests.production.proxy import client_from
-from tests.production.stack import production_password
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,13 +22,6 @@ def portal(start_gunicorn, start_nginx):
     """The base URL of nginx in front of gunicorn."""
     gunicorn = start_gunicorn(AXES_PROXY_COUNT="1")
     return start_nginx(gunicorn.url.removeprefix("http://")).url
-
-
-def customer_with_password():
-    """A customer whose password the production settings can check (PASSWORD)."""
-    customer = CustomerFactory()
-    production_password(customer.user, PASSWORD)
-    return customer
 
 
 def logged_in(response) -> bool:
@@ -54,7 +46,7 @@ def fail(client, username, times=FAILURE_LIMIT):
 
 
 def test_failures_lock_the_customer_out_at_that_address_only(portal):
-    customer = customer_with_password()
+    customer = CustomerFactory()
     from_a = client_from(A, portal, headers={"Accept-Language": "en"})
     from_b = client_from(B, portal, headers={"Accept-Language": "en"})
 
@@ -69,7 +61,7 @@ def test_failures_lock_the_customer_out_at_that_address_only(portal):
 
 
 def test_a_spoofed_forwarded_for_changes_nothing(portal):
-    customer, other = customer_with_password(), customer_with_password()
+    customer, other = CustomerFactory(), CustomerFactory()
     from_a = client_from(A, portal, headers={"Accept-Language": "en"})
     fail(from_a, customer.code)
 

@@ -44,7 +44,7 @@ ALWAYS_OPEN = {"HOLIDAYS_COUNTRY": "", "SERVICE_GATE_OUTSIDE_HOURS": "false"}
 
 
 @pytest.fixture
-def stack(live_database, own_redis, smtp_sink, tmp_path):
+def stack(live_database, own_redis, smtp_sink, tmp_path, run_process):
     """gunicorn, a worker and beat on the production settings, all on this test's Redis."""
     env = production_env(
         database_url=live_database,
@@ -54,26 +54,16 @@ def stack(live_database, own_redis, smtp_sink, tmp_path):
         LOG_LEVEL="INFO",
         **ALWAYS_OPEN,
     )
-    started: list = []
-    try:
-        web = Gunicorn(env=env, log_path=tmp_path / "gunicorn.log", workers=2).start()
-        started.append(web)
-        worker = Worker(
-            env=env, log_path=tmp_path / "worker.log", name="outage", concurrency=2, beat=False
-        ).start()
-        started.append(worker)
-        beat = Beat(env=env, log_path=tmp_path / "beat.log").start()
-        started.append(beat)
-        yield {"web": web, "worker": worker, "beat": beat, "env": env}
-    finally:
-        for process in reversed(started):
-            process.stop()
+    web = run_process(Gunicorn(env=env, log_path=tmp_path / "gunicorn.log", workers=2))
+    worker = run_process(
+        Worker(env=env, log_path=tmp_path / "worker.log", name="outage", concurrency=2, beat=False)
+    )
+    beat = run_process(Beat(env=env, log_path=tmp_path / "beat.log"))
+    return {"web": web, "worker": worker, "beat": beat, "env": env}
 
 
 @pytest.fixture
-def world(settings):
-    # Passwords hashed as production checks them (the test settings' MD5 is not among its hashers).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+def world():
     terms = TermsVersionFactory()
     unit = UnitFactory(customer=CustomerFactory(language="en"))
     operator = staff_with_role(OPERATORS, "giulia")

@@ -18,7 +18,7 @@ from tests.conftest import make_image, ticket_post_data
 from tests.core.factories import TermsVersionFactory, staff_with_role
 from tests.customers.factories import PASSWORD, CustomerFactory, UnitFactory
 from tests.notifications.live import Beat, Worker, wait_until
-from tests.production.stack import PortalClient, production_password
+from tests.production.stack import PortalClient
 from tickets.models import Attachment, Ticket
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,7 @@ TIMEOUT = 60
 
 
 @pytest.fixture
-def stack(start_gunicorn, start_nginx, smtp_sink, tmp_path):
+def stack(start_gunicorn, start_nginx, smtp_sink, tmp_path, run_process):
     """The whole production stack on this test's database; stopped whatever happens."""
     web = start_gunicorn(
         email_url=smtp_sink.url,
@@ -41,17 +41,13 @@ def stack(start_gunicorn, start_nginx, smtp_sink, tmp_path):
         NOTIFICATIONS_SWEEP_GRACE="3",
     )
     proxy = start_nginx(web.url.removeprefix("http://"))
-    worker = Worker(
-        env=web.env, log_path=tmp_path / "worker.log", name="smoke", concurrency=1, beat=False
+    worker = run_process(
+        Worker(
+            env=web.env, log_path=tmp_path / "worker.log", name="smoke", concurrency=1, beat=False
+        )
     )
-    beat = Beat(env=web.env, log_path=tmp_path / "beat.log")
-    try:
-        worker.start()
-        beat.start()
-        yield {"url": proxy.url, "worker": worker, "sink": smtp_sink, "media": web.env}
-    finally:
-        beat.stop()
-        worker.stop()
+    run_process(Beat(env=web.env, log_path=tmp_path / "beat.log"))
+    return {"url": proxy.url, "worker": worker, "sink": smtp_sink, "media": web.env}
 
 
 def expected_ids(ticket) -> set[str]:
@@ -76,8 +72,6 @@ def test_customer_and_operator_on_the_shipped_stack_lose_and_repeat_no_email(sta
     unit = UnitFactory(customer=CustomerFactory(language="en"))
     customer = unit.customer
     operator = staff_with_role(OPERATORS, "giulia")
-    for user in (customer.user, operator):
-        production_password(user, PASSWORD)
 
     # The customer logs in and opens a ticket with a screenshot.
     browser = PortalClient(url)
