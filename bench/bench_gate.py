@@ -35,8 +35,9 @@ import schedule.context_processors  # noqa: E402
 import schedule.middleware  # noqa: E402
 from customers.services import customer_create  # noqa: E402
 from schedule.gate import service_status  # noqa: E402
+from schedule.models import Closure, Maintenance, Notice  # noqa: E402
 from schedule.selectors import notice_list_active  # noqa: E402
-from schedule.services import closure_create, maintenance_create, notice_create  # noqa: E402
+from schedule.services import closure_save, maintenance_save, notice_save  # noqa: E402
 
 ROUNDS = 25  # alternating batches, so that both sides see the same machine
 REQUESTS = 40
@@ -54,22 +55,28 @@ def setup_data():
         password="bench-password-123",  # noqa: S106
     )
     now = timezone.now()
-    closure_create(
-        title_it="Ferie",
-        first_day=date(2020, 8, 10),
-        last_day=date(2020, 8, 21),
-        recurs_yearly=True,
+    closure_save(
+        closure=Closure(
+            title_it="Ferie",
+            first_day=date(2020, 8, 10),
+            last_day=date(2020, 8, 21),
+            recurs_yearly=True,
+        )
     )
-    maintenance_create(
-        starts_at=now + timedelta(days=3),
-        ends_at=now + timedelta(days=3, hours=2),
-        text_it="Manutenzione.",
+    maintenance_save(
+        maintenance=Maintenance(
+            starts_at=now + timedelta(days=3),
+            ends_at=now + timedelta(days=3, hours=2),
+            text_it="Manutenzione.",
+        )
     )
-    notice_create(
-        text_it="Avviso.",
-        text_en="Notice.",
-        publish_from=now - timedelta(days=1),
-        publish_until=now + timedelta(days=5),
+    notice_save(
+        notice=Notice(
+            text_it="Avviso.",
+            text_en="Notice.",
+            publish_from=now - timedelta(days=1),
+            publish_until=now + timedelta(days=5),
+        )
     )
     return customer
 

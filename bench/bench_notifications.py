@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -85,9 +86,8 @@ def main() -> None:
     from notifications.models import Notification
     from products.models import Product
     from schedule.gate import ServiceState, service_status
-    from tickets import events
     from tickets import services as tickets_services
-    from tickets.models import Ticket
+    from tickets.models import Ticket, TicketEvent
 
     redis.Redis.from_url(options.redis).flushdb()
     # aiosmtpd logs every SMTP command at INFO: noise, and work for this process.
@@ -117,15 +117,21 @@ def main() -> None:
     if opened_at is not None and service_status(at=opened_at).state != ServiceState.OPEN:
         fail("the service calendar has no opening to date the submissions at.")
 
-    # Commit instants, by event id, taken before the notifications app hands the rows to Celery:
-    # this listener goes first, so its on-commit callback runs before theirs.
+    # Commit instants, by event id: each update runs in an outer transaction whose first on-commit
+    # callback stamps the time, before the notifications app hands the rows to Celery.
     committed: dict[int, float] = {}
 
-    def mark_commit(*, update) -> None:
-        for event in update.events:
-            transaction.on_commit(lambda pk=event.pk: committed.__setitem__(pk, time.time()))
+    def timed(update: Callable[[int], object]) -> Callable[[int], None]:
+        def run(i: int) -> None:
+            last = TicketEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            stamp: dict[str, float] = {}
+            with transaction.atomic():
+                transaction.on_commit(lambda: stamp.setdefault("at", time.time()))
+                update(i)
+            for pk in TicketEvent.objects.filter(pk__gt=last).values_list("pk", flat=True):
+                committed[pk] = stamp["at"]
 
-    events._listeners.insert(0, mark_commit)
+        return run
 
     tickets: list[Ticket] = []
 
@@ -198,7 +204,7 @@ def main() -> None:
                         delay = started + pushed * interval - time.time()
                         if delay > 0:
                             time.sleep(delay)
-                    update(i)
+                    timed(update)(i)
                     pushed += 1
             push_seconds = time.time() - started
             expected = Notification.objects.count()

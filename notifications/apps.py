@@ -8,7 +8,3 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from notifications import checks  # noqa: F401  (registers the system checks)
-        from notifications.services import notifications_record_update
-        from tickets import events
-
-        events.subscribe(notifications_record_update)

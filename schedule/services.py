@@ -67,12 +67,6 @@ def service_hours_check(*, hours: ServiceHours) -> None:
         raise ValidationError(_("These hours overlap other hours of the same day."))
 
 
-def service_hours_create(*, weekday: int, opens_at: time, closes_at: time) -> ServiceHours:
-    """Add an interval of service hours to a weekday."""
-    hours = ServiceHours(weekday=weekday, opens_at=opens_at, closes_at=closes_at)
-    return service_hours_save(hours=hours)
-
-
 def service_hours_save(*, hours: ServiceHours, data: dict | None = None) -> ServiceHours:
     """Check and store an interval of service hours (new or changed)."""
     _apply(hours, data or {}, HOURS_FIELDS)
@@ -127,28 +121,6 @@ def _closure_notice_sync(*, closure: Closure, at: datetime) -> None:
             **{f"text_{code}": texts[code] for code in LANGUAGES},
         },
     )
-
-
-def closure_create(
-    *,
-    title_it: str,
-    first_day: date,
-    last_day: date,
-    title_en: str = "",
-    title_fr: str = "",
-    recurs_yearly: bool = False,
-    at: datetime | None = None,
-) -> Closure:
-    """Add a company closure and announce it from now on."""
-    closure = Closure(
-        title_it=title_it,
-        title_en=title_en,
-        title_fr=title_fr,
-        first_day=first_day,
-        last_day=last_day,
-        recurs_yearly=recurs_yearly,
-    )
-    return closure_save(closure=closure, at=at)
 
 
 def closure_save(
@@ -233,28 +205,6 @@ def _maintenance_notice_texts(*, maintenance: Maintenance) -> dict[str, str]:
     return texts
 
 
-def maintenance_create(
-    *,
-    starts_at: datetime,
-    ends_at: datetime,
-    text_it: str,
-    text_en: str = "",
-    text_fr: str = "",
-    is_urgent: bool = False,
-    at: datetime | None = None,
-) -> Maintenance:
-    """Plan a maintenance window (24 hours ahead unless urgent) and announce it from now on."""
-    maintenance = Maintenance(
-        starts_at=starts_at,
-        ends_at=ends_at,
-        is_urgent=is_urgent,
-        text_it=text_it,
-        text_en=text_en,
-        text_fr=text_fr,
-    )
-    return maintenance_save(maintenance=maintenance, at=at)
-
-
 def maintenance_save(
     *, maintenance: Maintenance, data: dict | None = None, at: datetime | None = None
 ) -> Maintenance:
@@ -302,27 +252,6 @@ def maintenance_delete(*, maintenance: Maintenance) -> None:
 
 
 # Notices ------------------------------------------------------------------------------------------
-
-
-def notice_create(
-    *,
-    text_it: str,
-    publish_from: datetime,
-    publish_until: datetime,
-    severity: str = Notice.Severity.INFO,
-    text_en: str = "",
-    text_fr: str = "",
-) -> Notice:
-    """Publish a manager's notice between two instants."""
-    notice = Notice(
-        severity=severity,
-        text_it=text_it,
-        text_en=text_en,
-        text_fr=text_fr,
-        publish_from=publish_from,
-        publish_until=publish_until,
-    )
-    return notice_save(notice=notice)
 
 
 def notice_save(*, notice: Notice, data: dict | None = None) -> Notice:

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from core.models import TermsVersion
 from core.selectors import terms_current
 from customers.models import Customer, Unit, User
+from notifications.services import notifications_record_update
 from products.models import Product
 from schedule.gate import require_service_open
-from tickets import events
 from tickets.models import Attachment, Ticket, TicketCounter, TicketEvent
 from tickets.updates import Update
 from tickets.uploads import CleanFile
@@ -217,9 +217,9 @@ def _event_record(
 
 
 def _update_publish(*, ticket: Ticket, recorded: Sequence[TicketEvent]) -> Update:
-    """Hand the events one service recorded to who hears of updates, inside its transaction."""
+    """Hand the events one service recorded to the e-mail outbox, inside its transaction."""
     update = Update(ticket=ticket, events=tuple(recorded))
-    events.publish(update=update)
+    notifications_record_update(update=update)
     return update
 
 

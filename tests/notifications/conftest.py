@@ -8,9 +8,9 @@ from tests.notifications.live import Worker, celery_publishing_to, worker_env
 @pytest.fixture(autouse=True)
 def _broker_not_paused(monkeypatch):
     """Each test starts with a process that has not seen the broker refuse a hand-over."""
-    from notifications import services
+    from notifications import tasks
 
-    monkeypatch.setattr(services, "_broker", services._Broker())
+    monkeypatch.setattr(tasks, "_broker", tasks._Broker())
 
 
 @pytest.fixture

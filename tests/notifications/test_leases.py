@@ -16,15 +16,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from notifications import services
+from notifications import delivery, tasks
+from notifications.delivery import TemporarySendError, notification_send
 from notifications.models import Notification
-from notifications.services import (
-    TemporarySendError,
-    notification_send,
-    notifications_enqueue,
-    notifications_sweep,
-)
-from notifications.tasks import notification_send_task
+from notifications.tasks import notification_send_task, notifications_enqueue, notifications_sweep
 from tests.notifications.factories import NotificationFactory
 from tests.notifications.live import free_port
 
@@ -69,7 +64,7 @@ def test_a_row_re_enqueued_by_the_sweeper_gets_a_new_lease():
 def test_a_row_claimed_by_a_worker_that_died_is_taken_back_after_the_claim_grace():
     notification = NotificationFactory()
     # What a worker commits before sending; then it dies, and its row lock goes with it.
-    assert services._claim(notification_id=notification.pk) is True
+    assert delivery._claim(notification_id=notification.pk) is True
     notification.refresh_from_db()
     now = timezone.now()
     assert now < notification.leased_until <= now + timedelta(seconds=10)
@@ -130,7 +125,7 @@ def test_a_temporary_failure_leases_the_row_until_its_retry_and_the_grace(settin
         def send_messages(self, messages):
             raise smtplib.SMTPDataError(451, b"4.3.0 Try again later")
 
-    monkeypatch.setattr(services, "get_connection", lambda **kwargs: Busy())
+    monkeypatch.setattr(delivery, "get_connection", lambda **kwargs: Busy())
     with pytest.raises(TemporarySendError):
         notification_send(notification_id=notification.pk)
 
@@ -176,7 +171,7 @@ def test_the_pause_ends_and_hand_overs_resume(settings, real_broker, monkeypatch
     settings.NOTIFICATIONS_PUBLISH_PAUSE = 60
     first, second = NotificationFactory.create_batch(2)
     clock = {"now": 1000.0}
-    monkeypatch.setattr(services.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: clock["now"])
 
     assert notifications_enqueue(ids=[first.pk]) == 0
     real_broker["state"]["up"] = True

@@ -14,14 +14,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from kombu.exceptions import OperationalError
 
-from notifications import services
+from notifications import delivery
+from notifications.delivery import TemporarySendError, notification_send
 from notifications.models import Notification
-from notifications.services import (
-    TemporarySendError,
-    notification_send,
-    notifications_resend,
-    notifications_sweep,
-)
+from notifications.services import notifications_resend
+from notifications.tasks import notifications_sweep
 from tests.conftest import ticket_submit
 from tests.customers.factories import StaffFactory
 from tests.notifications.factories import NotificationFactory
@@ -410,7 +407,7 @@ class RefusingConnection:
 def test_temporary_smtp_error_keeps_the_row_pending_with_back_off(settings, monkeypatch, error):
     settings.NOTIFICATIONS_RETRY_BACKOFF = 10
     notification = NotificationFactory()
-    monkeypatch.setattr(services, "get_connection", lambda **kw: RefusingConnection(error))
+    monkeypatch.setattr(delivery, "get_connection", lambda **kw: RefusingConnection(error))
 
     with pytest.raises(TemporarySendError) as first:
         notification_send(notification_id=notification.pk)
@@ -434,7 +431,7 @@ def test_temporary_smtp_error_keeps_the_row_pending_with_back_off(settings, monk
 )
 def test_permanent_smtp_error_marks_the_row_failed(monkeypatch, error):
     notification = NotificationFactory()
-    monkeypatch.setattr(services, "get_connection", lambda **kw: RefusingConnection(error))
+    monkeypatch.setattr(delivery, "get_connection", lambda **kw: RefusingConnection(error))
 
     notification_send(notification_id=notification.pk)
 
@@ -449,7 +446,7 @@ def test_temporary_errors_give_up_after_the_last_attempt(settings, monkeypatch):
     settings.NOTIFICATIONS_MAX_ATTEMPTS = 2
     notification = NotificationFactory()
     error = smtplib.SMTPDataError(421, b"4.4.2 Timeout")
-    monkeypatch.setattr(services, "get_connection", lambda **kw: RefusingConnection(error))
+    monkeypatch.setattr(delivery, "get_connection", lambda **kw: RefusingConnection(error))
 
     with pytest.raises(TemporarySendError):
         notification_send(notification_id=notification.pk)
@@ -464,7 +461,7 @@ def test_back_off_stays_below_the_cap(settings):
     settings.NOTIFICATIONS_RETRY_BACKOFF = 30
     settings.NOTIFICATIONS_RETRY_BACKOFF_MAX = 900
 
-    delays = [services._backoff(attempts=n) for n in range(1, 10)]
+    delays = [delivery._backoff(attempts=n) for n in range(1, 10)]
 
     assert delays[:4] == [30, 60, 120, 240]
     assert max(delays) == 900
@@ -489,7 +486,7 @@ def test_embedded_default_keeps_a_temporary_failure_pending_for_the_sweep_comman
     # Eager Celery (no Redis): the same task runs inline; a 4xx leaves the row pending.
     error = smtplib.SMTPDataError(451, b"4.3.0 Try again later")
     with monkeypatch.context() as patch:
-        patch.setattr(services, "get_connection", lambda **kw: RefusingConnection(error))
+        patch.setattr(delivery, "get_connection", lambda **kw: RefusingConnection(error))
         with on_commit():
             tickets_services.ticket_take(ticket=ticket, operator=operator)
 
@@ -515,7 +512,7 @@ def test_a_message_that_cannot_be_rendered_fails_visibly(monkeypatch, caplog):
     def broken(**kwargs):
         raise KeyError("number")
 
-    monkeypatch.setattr(services, "message_build", broken)
+    monkeypatch.setattr(delivery, "message_build", broken)
     notification_send(notification_id=notification.pk)
 
     notification.refresh_from_db()

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from schedule.gate import ServiceState, service_status
 from schedule.models import Closure, Maintenance, Notice, ServiceHours
-from schedule.services import closure_create, maintenance_create, notice_create
+from schedule.services import closure_save, maintenance_save, notice_save
 from tests.customers.factories import StaffFactory
 from tests.schedule.conftest import rome
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
@@ -145,12 +145,14 @@ def test_admin_service_hours_edit_reaches_the_gate_and_overlaps_are_refused(
 
 def test_recurring_closure_is_announced_again_the_next_year():
     with time_machine.travel(rome(2025, 1, 10, 9, 0), tick=False):
-        closure_create(
-            title_it="Ferie",
-            title_en="Summer break",
-            first_day=date(2025, 8, 11),
-            last_day=date(2025, 8, 22),
-            recurs_yearly=True,
+        closure_save(
+            closure=Closure(
+                title_it="Ferie",
+                title_en="Summer break",
+                first_day=date(2025, 8, 11),
+                last_day=date(2025, 8, 22),
+                recurs_yearly=True,
+            )
         )
     assert service_status(at=rome(2026, 8, 12, 10, 0)).state == ServiceState.CLOSURE
     from schedule.selectors import notice_list_active
@@ -188,12 +190,14 @@ def test_notices_feed_lists_active_notices_in_every_language_and_is_cached(
     client, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        notice_create(
-            text_it="Nuovo listino.",
-            text_en="New price list.",
-            publish_from=rome(2026, 11, 1, 0, 0),
-            publish_until=rome(2026, 12, 1, 0, 0),
-            severity="warning",
+        notice_save(
+            notice=Notice(
+                text_it="Nuovo listino.",
+                text_en="New price list.",
+                publish_from=rome(2026, 11, 1, 0, 0),
+                publish_until=rome(2026, 12, 1, 0, 0),
+                severity="warning",
+            )
         )
     with time_machine.travel(rome(2026, 11, 24, 9, 0), tick=False):
         first = client.get(reverse("schedule:notices-feed"))
@@ -213,10 +217,12 @@ def test_notices_feed_lists_active_notices_in_every_language_and_is_cached(
 
     # A manager's save drops the server-side copy at once.
     with django_capture_on_commit_callbacks(execute=True):
-        maintenance_create(
-            starts_at=rome(2026, 11, 26, 20, 0),
-            ends_at=rome(2026, 11, 26, 21, 0),
-            text_it="Rete.",
+        maintenance_save(
+            maintenance=Maintenance(
+                starts_at=rome(2026, 11, 26, 20, 0),
+                ends_at=rome(2026, 11, 26, 21, 0),
+                text_it="Rete.",
+            ),
             at=rome(2026, 11, 24, 9, 0),
         )
     with time_machine.travel(rome(2026, 11, 24, 9, 0), tick=False):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from schedule import selectors
 from schedule.models import Notice
 from schedule.selectors import VERSION_KEY, calendar_current, notice_list_active
-from schedule.services import notice_create
+from schedule.services import notice_save
 from tests.notifications.live import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def publish(text: str, *, through_service: bool, on_commit=None) -> None:
     }
     if through_service:
         with on_commit(execute=True):
-            notice_create(**data)
+            notice_save(notice=Notice(**data))
     else:
         # Another process saved it, its token change was dropped with the cache, and it died:
         # nothing in this process heard of it.

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from notifications.services import notifications_sweep
+from notifications.tasks import notifications_sweep
 
 
 class Command(BaseCommand):
