@@ -1,7 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from core.roles import MANAGERS, roles_sync_after_migrate
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = _("Portal")
+
+    roles = {
+        MANAGERS: (("termsversion", ("add", "change")),),
+    }
+
+    def ready(self):
+        # Once per migrate or flush; roles_sync creates the permissions of apps listed after core.
+        post_migrate.connect(roles_sync_after_migrate, sender=self, dispatch_uid="core.roles")

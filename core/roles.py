@@ -1,8 +1,9 @@
-"""The staff roles: which permissions the Operators and Managers groups hold, in one place.
+"""The staff roles, Operators and Managers: each app declares what they may do with its models.
 
-`roles_sync()` makes both groups hold exactly these permissions. The roles migration calls it with
-the historical apps; `manage.py sync_roles` calls it again after other apps' models land (an entry
-on a whole app, such as "schedule", then picks up every model the app has by then).
+An app's AppConfig lists, in `roles`, the permissions each role holds on that app's models; core
+collects them and knows no app above it. Managers hold everything Operators hold, plus their own.
+`roles_sync()` makes both groups hold exactly the declared permissions: it runs after every
+`migrate` (post_migrate, like Django's own permissions), and `manage.py sync_roles` runs it by hand.
 """
 
 from django.apps import apps as global_apps
@@ -11,37 +12,27 @@ from django.db import DEFAULT_DB_ALIAS
 
 OPERATORS = "Operators"
 MANAGERS = "Managers"
+ROLE_NAMES = (OPERATORS, MANAGERS)
 
 ALL_MODELS = "*"
 CRUD = ("add", "change", "delete", "view")
 
-# (app label, model name or ALL_MODELS, actions); an action with "_" is a whole codename.
-OPERATOR_PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("tickets", "ticket", ("view", "change")),
-    ("tickets", "ticketevent", ("view", "add")),
-    ("tickets", "attachment", ("view",)),
-    ("customers", "customer", ("view",)),
-    ("customers", "unit", ("view",)),
-    ("products", "product", ("view",)),
-    # The e-mail log, to tell a customer that a message bounced; resending is the managers'.
-    ("notifications", "notification", ("view",)),
-)
+# An app's declaration: {role: ((model name or ALL_MODELS, actions), ...)}; an action with "_" is
+# a whole codename (a custom permission such as tickets.view_dashboard).
+Declaration = dict[str, tuple[tuple[str, tuple[str, ...]], ...]]
+Entry = tuple[str, str, tuple[str, ...]]
 
-MANAGER_PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    *OPERATOR_PERMISSIONS,
-    ("tickets", "ticket", ("view_dashboard",)),
-    # Customers are never deleted (their tickets protect them): suspend them instead.
-    ("customers", "customer", ("add", "change")),
-    ("customers", "unit", ("add", "change")),
-    ("products", "product", ("add", "change")),
-    ("core", "termsversion", ("add", "change")),
-    # The service calendar (hours, closures, maintenance, notices) is the managers' own.
-    ("schedule", ALL_MODELS, CRUD),
-    # The e-mail outbox: managers see what was sent and may retry what failed.
-    ("notifications", ALL_MODELS, ("view", "change")),
-)
 
-ROLES = {OPERATORS: OPERATOR_PERMISSIONS, MANAGERS: MANAGER_PERMISSIONS}
+def roles_declared() -> dict[str, tuple[Entry, ...]]:
+    """Return, per role, the (app label, model, actions) every installed app declares."""
+    declared: dict[str, list[Entry]] = {name: [] for name in ROLE_NAMES}
+    for app_config in global_apps.get_app_configs():
+        roles: Declaration = getattr(app_config, "roles", {})
+        for role, entries in roles.items():
+            declared[role].extend((app_config.label, model, actions) for model, actions in entries)
+    # Managers run the service: whatever operators may do, they may too.
+    declared[MANAGERS] = [*declared[OPERATORS], *declared[MANAGERS]]
+    return {role: tuple(entries) for role, entries in declared.items()}
 
 
 def _codenames(*, apps, entries) -> set[tuple[str, str]]:
@@ -64,19 +55,20 @@ def _codenames(*, apps, entries) -> set[tuple[str, str]]:
 
 def roles_sync(*, apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """Create the staff groups and give each exactly its permissions; return how many each has."""
-    labels = {app_label for entries in ROLES.values() for app_label, _m, _a in entries}
+    roles = roles_declared()
+    labels = {app_label for entries in roles.values() for app_label, _m, _a in entries}
     for label in sorted(labels):
         try:
             app_config = global_apps.get_app_config(label)
         except LookupError:
             continue
-        # post_migrate has not run inside a migration: make the permissions exist first.
+        # Django's own post_migrate handler may not have reached this app yet.
         create_permissions(app_config, verbosity=0, using=using, apps=apps)
 
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     report = {}
-    for group_name, entries in ROLES.items():
+    for group_name, entries in roles.items():
         wanted = _codenames(apps=apps, entries=entries)
         permissions = [
             permission
@@ -93,4 +85,9 @@ def roles_sync(*, apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> dict[str, 
 
 def roles_remove(*, apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
     """Delete the staff groups (the roles migration's way back)."""
-    apps.get_model("auth", "Group").objects.using(using).filter(name__in=list(ROLES)).delete()
+    apps.get_model("auth", "Group").objects.using(using).filter(name__in=ROLE_NAMES).delete()
+
+
+def roles_sync_after_migrate(*, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """Synchronise the roles once `migrate` (or a test database flush) is done."""
+    roles_sync(using=using)

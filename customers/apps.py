@@ -1,7 +1,15 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import MANAGERS, OPERATORS
+
 
 class CustomersConfig(AppConfig):
     name = "customers"
     verbose_name = _("Customers")
+
+    roles = {
+        OPERATORS: (("customer", ("view",)), ("unit", ("view",))),
+        # Customers are never deleted (their tickets protect them): suspend them instead.
+        MANAGERS: (("customer", ("add", "change")), ("unit", ("add", "change"))),
+    }

@@ -13,12 +13,21 @@ from schedule.selectors import calendar_pinned
 logger = logging.getLogger(__name__)
 
 
+def keeps_form_during_maintenance(view):
+    """Mark a view whose POST still reaches it during maintenance, to give its form back (503).
+
+    On a class-based view, apply it to `dispatch` with `method_decorator`, like `csrf_exempt`.
+    """
+    view.keeps_form_during_maintenance = True
+    return view
+
+
 class MaintenanceMiddleware:
     """Answer 503 on the portal during extraordinary maintenance; the admin stays reachable.
 
-    A form that was being filled in when the maintenance began is still handed to its view
-    (the views listed in SERVICE_MAINTENANCE_FORM_VIEWS), which the gate refuses: the customer
-    gets the form back, filled in with its files kept, with status 503 and the reason.
+    A form that was being filled in when the maintenance began is still handed to its view (the
+    views marked with `keeps_form_during_maintenance`), which the gate refuses: the customer gets
+    the form back, filled in with its files kept, with status 503 and the reason.
     """
 
     def __init__(self, get_response):
@@ -62,7 +71,7 @@ class MaintenanceMiddleware:
             match = resolve(path)
         except Resolver404:
             return False
-        return match.view_name in settings.SERVICE_MAINTENANCE_FORM_VIEWS
+        return getattr(match.func, "keeps_form_during_maintenance", False)
 
     def maintenance_response(self, request, status):
         response = render(request, "schedule/maintenance.html", {"status": status}, status=503)

@@ -1,7 +1,18 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import MANAGERS, OPERATORS
+
 
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Tickets")
+
+    roles = {
+        OPERATORS: (
+            ("ticket", ("view", "change")),
+            ("ticketevent", ("view", "add")),
+            ("attachment", ("view",)),
+        ),
+        MANAGERS: (("ticket", ("view_dashboard",)),),
+    }

@@ -23,6 +23,7 @@ from core.models import TermsVersion
 from core.selectors import terms_current
 from customers.mixins import CustomerRequiredMixin
 from schedule.gate import ServiceClosedError
+from schedule.middleware import keeps_form_during_maintenance
 from tickets.forms import RemoteAccessForm, TicketCreateForm, TicketReplyForm
 from tickets.models import Attachment, Ticket
 from tickets.remote_access import (
@@ -134,6 +135,7 @@ class TicketListView(CustomerRequiredMixin, View):
         )
 
 
+@method_decorator(keeps_form_during_maintenance, name="dispatch")
 class TicketCreateView(CustomerRequiredMixin, View):
     def get(self, request):
         terms = terms_current()
@@ -245,6 +247,7 @@ class TicketDetailView(CustomerRequiredMixin, View):
         )
 
 
+@method_decorator(keeps_form_during_maintenance, name="dispatch")
 class TicketReplyView(TicketDetailView):
     def get(self, request, number):
         return redirect("tickets:detail", number=number)

@@ -221,8 +221,6 @@ SERVICE_MAINTENANCE_OPEN_PATHS = env.list(
     "SERVICE_MAINTENANCE_OPEN_PATHS",
     default=["/admin/", "/health/", "/static/", "/schedule/feeds/"],
 )
-# Forms whose POST still reaches its view during maintenance, to come back filled in (503).
-SERVICE_MAINTENANCE_FORM_VIEWS = ["tickets:create", "tickets:reply"]
 # How long browsers, proxies and calendar clients may keep the public feeds (seconds).
 SERVICE_FEED_MAX_AGE = env.int("SERVICE_FEED_MAX_AGE", default=300)
 

@@ -1,12 +1,11 @@
-"""Create the Operators and Managers groups with their permissions (core.roles)."""
+"""Once created the staff groups here; they are now synchronised after every migrate.
+
+core.roles collects what each app declares in its AppConfig and a post_migrate handler applies it,
+so this migration no longer needs (nor depends on) the apps above core. Going back still removes
+the groups.
+"""
 
 from django.db import migrations
-
-
-def forwards(apps, schema_editor):
-    from core.roles import roles_sync
-
-    roles_sync(apps=apps, using=schema_editor.connection.alias)
 
 
 def backwards(apps, schema_editor):
@@ -20,9 +19,6 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("core", "0002_terms_version_created_by"),
-        ("customers", "0001_user_customer_unit"),
-        ("products", "0002_seed_supported_products"),
-        ("tickets", "0006_queue_indexes"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, backwards)]
