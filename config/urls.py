@@ -15,8 +15,8 @@ urlpatterns = [
     path("account/", include("customers.urls")),
     path("schedule/", include("schedule.urls")),
     path("terms/", include("core.urls")),
-    path("", include("tickets.urls")),
+    path("", include("tickets.portal.urls")),
 ]
 
 # Django's own request limits (too many files or fields, a form too large) end up here too.
-handler400 = "tickets.views.request_refused"
+handler400 = "tickets.portal.views.request_refused"

@@ -9,18 +9,17 @@ are equalities on indexed columns (see Notification.Meta.indexes).
 """
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import PAGE_VAR
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin_pagination import NoCountPaginationMixin
 from notifications.models import Notification
 from notifications.services import notifications_resend
-from tickets.admin import QueuePaginator
 from tickets.models import Ticket
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(NoCountPaginationMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "ticket_number",
@@ -43,7 +42,6 @@ class NotificationAdmin(admin.ModelAdmin):
     list_max_show_all = 0
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    paginator = QueuePaginator
     actions = ["resend"]
     fields = [
         "ticket",
@@ -76,15 +74,6 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("ticket", "event")
-
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        raw = request.GET.get(PAGE_VAR, "1")
-        return self.paginator(
-            queryset,
-            per_page,
-            allow_empty_first_page=allow_empty_first_page,
-            page_number=int(raw) if raw.isdigit() else 1,
-        )
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lstrip("#").strip()

@@ -27,7 +27,7 @@ from tests.notifications.factories import NotificationFactory
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 from tests.tickets.factories import TicketFactory
 from tickets.models import Attachment, Ticket
-from tickets.remote_access import remote_access_request, remote_access_submit
+from tickets.remote.services import remote_access_request, remote_access_submit
 
 pytestmark = pytest.mark.django_db
 

@@ -3,29 +3,30 @@
 from django.contrib import admin
 from django.urls import path
 
-from tickets import admin_dashboard, admin_remote
+from tickets.remote import admin as remote_admin
+from tickets.reports import views as reports_views
 
 app_name = "tickets_admin"
 
 urlpatterns = [
     path(
         "tickets/ticket/<int:pk>/remote-access/",
-        admin.site.admin_view(admin_remote.RemoteAccessAdminView.as_view()),
+        admin.site.admin_view(remote_admin.RemoteAccessAdminView.as_view()),
         name="remote-access",
     ),
     path(
         "tickets/ticket/<int:pk>/remote-access/reveal/",
-        admin.site.admin_view(admin_remote.RemoteAccessRevealView.as_view()),
+        admin.site.admin_view(remote_admin.RemoteAccessRevealView.as_view()),
         name="remote-access-reveal",
     ),
     path(
         "tickets/dashboard/",
-        admin.site.admin_view(admin_dashboard.DashboardView.as_view()),
+        admin.site.admin_view(reports_views.DashboardView.as_view()),
         name="dashboard",
     ),
     path(
         "tickets/dashboard/export.csv",
-        admin.site.admin_view(admin_dashboard.DashboardCsvView.as_view()),
+        admin.site.admin_view(reports_views.DashboardCsvView.as_view()),
         name="dashboard-csv",
     ),
 ]

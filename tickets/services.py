@@ -1,247 +1,35 @@
-import logging
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+"""Writes of the tickets app: open, answer, take, change the status of and close a ticket."""
 
-from django.conf import settings
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Sum
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.models import TermsVersion
 from core.selectors import terms_current
-from customers.models import Customer, Unit, User
-from notifications.services import notifications_record_update
+from customers.models import Customer, Unit
 from products.models import Product
-from schedule.gate import require_service_open
-from tickets.models import Attachment, Ticket, TicketCounter, TicketEvent
-from tickets.updates import Update
-from tickets.uploads import CleanFile
+from tickets.attachments import (
+    NewFiles,
+    attachment_count_check,
+    attachments_attach,
+    attachments_discard,
+    attachments_store,
+)
+from tickets.models import Attachment, RemoteAccessRequest, Ticket, TicketCounter, TicketEvent
+from tickets.recording import customer_write_check, event_record, status_set, update_record
+from tickets.remote.services import remote_access_erase_for_ticket
 
 COUNTER_NAME = "ticket"
 
 logger = logging.getLogger(__name__)
 
-NewFiles = Sequence[tuple[str, CleanFile]]
-
-
-# Attachments ------------------------------------------------------------------------------------
-#
-# A row is saved before its files are written and deleted only after they are: a request killed
-# half-way leaves a staged row (no ticket), which attachments_staged_sweep removes with whatever
-# was written, never a file that no row names.
-
-
-def attachments_stage(*, user, files: NewFiles) -> list[Attachment]:
-    """Keep cleaned files without a ticket for the form shown again, within the user's quota."""
-    customer = getattr(user, "customer", None)
-    if customer is not None and customer.is_suspended:
-        raise PermissionDenied(_("Your account is suspended: your files were not kept."))
-    if not files:
-        return []
-    sizes = [clean.size for _kind, clean in files]
-    # Checked before anything is written, then again under the lock that admits one staging
-    # per user at a time, so two forms sent together cannot overshoot the quota.
-    _check_staged_quota(user=user, sizes=sizes)
-    with transaction.atomic():
-        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
-        _check_staged_quota(user=user, sizes=sizes)
-        attachments = _attachments_reserve(user=user, files=files)
-    _attachments_write(attachments=attachments, files=files)
-    return attachments
-
-
-def _staged_usage(*, user) -> tuple[int, int]:
-    usage = Attachment.objects.filter(uploaded_by=user, ticket__isnull=True).aggregate(
-        count=Count("pk"), size=Sum("size")
-    )
-    return usage["count"], usage["size"] or 0
-
-
-def _check_staged_quota(*, user, sizes: Sequence[int]) -> None:
-    count, size = _staged_usage(user=user)
-    max_count, max_size = settings.ATTACHMENT_STAGED_MAX_COUNT, settings.ATTACHMENT_STAGED_MAX_SIZE
-    if count + len(sizes) <= max_count and size + sum(sizes) <= max_size:
-        return
-    raise ValidationError(
-        _(
-            "Your new files were not kept for the next attempt: the files waiting from your "
-            "earlier attempts (%(count)s of at most %(max_count)s, %(size)s of at most "
-            "%(max_size)s) leave no room for them. Choose them again when you send the form; "
-            "files not sent are deleted after %(hours)s hours."
-        ),
-        params={
-            "count": count,
-            "max_count": max_count,
-            "size": filesizeformat(size),
-            "max_size": filesizeformat(max_size),
-            "hours": settings.ATTACHMENT_STAGED_MAX_AGE_HOURS,
-        },
-        code="staged_quota",
-    )
-
-
-def _attachments_reserve(*, user, files: NewFiles) -> list[Attachment]:
-    """Save staged rows naming the files about to be written."""
-    attachments = []
-    for kind, clean in files:
-        attachment = Attachment(
-            uploaded_by=user,
-            kind=kind,
-            original_name=clean.original_name,
-            content_type=clean.content_type,
-            size=clean.size,
-        )
-        attachment.file.name = attachment.file.field.generate_filename(
-            attachment, clean.original_name
-        )
-        if clean.thumbnail is not None:
-            attachment.thumbnail.name = attachment.thumbnail.field.generate_filename(
-                attachment, "thumb.jpg"
-            )
-        attachments.append(attachment)
-    return Attachment.objects.bulk_create(attachments)
-
-
-def _attachments_write(*, attachments: Sequence[Attachment], files: NewFiles) -> None:
-    """Write the reserved files, outside any transaction so that locks are held briefly."""
-    try:
-        for attachment, (_kind, clean) in zip(attachments, files, strict=True):
-            for field, content in (
-                (attachment.file, clean.content),
-                (attachment.thumbnail, clean.thumbnail),
-            ):
-                if content is None:
-                    continue
-                name = field.storage.save(field.name, content, max_length=field.field.max_length)
-                if name != field.name:
-                    # The storage found the generated name taken and picked another one.
-                    field.name = name
-                    Attachment.objects.filter(pk=attachment.pk).update(**{field.field.name: name})
-    except Exception:
-        _attachments_discard(attachments)
-        raise
-
-
-def _store_files(*, user, files: NewFiles) -> list[Attachment]:
-    """Save staged rows for cleaned files, then write the files; a ticket adopts them after."""
-    if not files:
-        return []
-    attachments = _attachments_reserve(user=user, files=files)
-    _attachments_write(attachments=attachments, files=files)
-    return attachments
-
-
-def _files_delete(attachment: Attachment) -> bool:
-    """Delete an attachment's files; False, and the reason logged, if one could not be."""
-    for field in (attachment.file, attachment.thumbnail):
-        if not field.name:
-            continue
-        try:
-            # A file already gone is not an error: FileSystemStorage.delete ignores it.
-            field.storage.delete(field.name)
-        except Exception:
-            logger.exception("Could not delete %s of attachment %s", field.name, attachment.pk)
-            return False
-    return True
-
-
-def _attachments_discard(attachments: Iterable[Attachment]) -> None:
-    """Delete rows not adopted by a ticket, each after its files; the sweep retries the rest."""
-    deletable = [a.pk for a in attachments if a.pk is not None and _files_delete(a)]
-    if deletable:
-        Attachment.objects.filter(pk__in=deletable, ticket__isnull=True).delete()
-
-
-def attachments_staged_sweep(
-    *, max_age: timedelta | None = None, at: datetime | None = None, batch_size: int = 200
-) -> int:
-    """Delete the staged attachments older than max_age: each row after its files, in batches."""
-    if max_age is None:
-        max_age = timedelta(hours=settings.ATTACHMENT_STAGED_MAX_AGE_HOURS)
-    cutoff = (at or timezone.now()) - max_age
-    deleted, after = 0, 0
-    while True:
-        with transaction.atomic():
-            # Rows a form is attaching right now are locked by it: skip them. A form that tries
-            # to attach a row this sweep holds waits, then finds it gone and says so.
-            batch = list(
-                Attachment.objects.select_for_update(skip_locked=True)
-                .filter(ticket__isnull=True, created_at__lt=cutoff, pk__gt=after)
-                .only("pk", "file", "thumbnail")
-                .order_by("pk")[:batch_size]
-            )
-            if not batch:
-                return deleted
-            after = batch[-1].pk
-            gone = [a.pk for a in batch if _files_delete(a)]
-            Attachment.objects.filter(pk__in=gone, ticket__isnull=True).delete()
-            deleted += len(gone)
-
-
-def _check_attachment_count(*, adding: int) -> None:
-    if adding > settings.ATTACHMENT_MAX_COUNT:
-        raise ValidationError(
-            _("Too many files: at most %(limit)s per message.")
-            % {"limit": settings.ATTACHMENT_MAX_COUNT}
-        )
-
-
-# Events -----------------------------------------------------------------------------------------
-
-
-def _event_record(
-    *,
-    ticket: Ticket,
-    kind: str,
-    author=None,
-    body: str = "",
-    is_public: bool = True,
-    old_status: str = "",
-    new_status: str = "",
-    at: datetime | None = None,
-) -> TicketEvent:
-    event = TicketEvent.objects.create(
-        created_at=at or timezone.now(),
-        ticket=ticket,
-        kind=kind,
-        author=author,
-        body=body,
-        is_public=is_public,
-        old_status=old_status,
-        new_status=new_status,
-    )
-    return event
-
-
-def _update_publish(*, ticket: Ticket, recorded: Sequence[TicketEvent]) -> Update:
-    """Hand the events one service recorded to the e-mail outbox, inside its transaction."""
-    update = Update(ticket=ticket, events=tuple(recorded))
-    notifications_record_update(update=update)
-    return update
-
-
-def _status_set(
-    *, ticket: Ticket, status: str, author, kind=TicketEvent.Kind.STATUS
-) -> TicketEvent | None:
-    if ticket.status == status:
-        return None
-    old = ticket.status
-    ticket.status = status
-    return _event_record(ticket=ticket, kind=kind, author=author, old_status=old, new_status=status)
-
 
 # Customers' writes ------------------------------------------------------------------------------
-
-
-def _check_customer_can_write(*, customer: Customer, at: datetime | None) -> None:
-    require_service_open(at=at)
-    if customer.is_suspended:
-        raise PermissionDenied(
-            _("Your account is suspended: %(reason)s") % {"reason": customer.suspension_reason}
-        )
 
 
 def ticket_open_list_for_unit(*, unit: Unit):
@@ -276,7 +64,7 @@ def ticket_create(
     at: datetime | None = None,
 ) -> Ticket:
     """Open a ticket: check the rules, store files, then number and save it in one transaction."""
-    _check_customer_can_write(customer=customer, at=at)
+    customer_write_check(customer=customer, at=at)
     errors: dict[str, list[str]] = {}
     if unit is not None:
         if unit.customer_id != customer.pk:
@@ -312,11 +100,11 @@ def ticket_create(
     for attachment in staged:
         if attachment.ticket_id is not None or attachment.uploaded_by_id != customer.user_id:
             raise PermissionDenied(_("This file is not yours."))
-    _check_attachment_count(adding=len(files) + len(staged))
+    attachment_count_check(adding=len(files) + len(staged))
     if errors:
         raise ValidationError(errors)
 
-    stored = _store_files(user=customer.user, files=files)
+    stored = attachments_store(user=customer.user, files=files)
     now = at or timezone.now()
     try:
         with transaction.atomic():
@@ -347,40 +135,15 @@ def ticket_create(
                 terms_accepted_at=now,
                 received_at=now,
             )
-            event = _event_record(
+            event = event_record(
                 ticket=ticket, kind=TicketEvent.Kind.SUBMITTED, author=customer.user, at=now
             )
-            _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
-            _update_publish(ticket=ticket, recorded=[event])
+            attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
+            update_record(ticket=ticket, recorded=[event])
     except Exception:
-        _attachments_discard(stored)
+        attachments_discard(stored)
         raise
     return ticket
-
-
-def _attachments_attach(
-    *, ticket: Ticket, event: TicketEvent, new: Sequence[Attachment], staged: Sequence[Attachment]
-) -> None:
-    pks = [a.pk for a in (*new, *staged)]
-    if not pks:
-        return
-    attached = Attachment.objects.filter(pk__in=pks, ticket__isnull=True).update(
-        ticket=ticket, event=event
-    )
-    if attached != len(set(pks)):
-        # The sweep deleted a file kept from an earlier attempt while this form was pending.
-        raise ValidationError(
-            {
-                "staged": [
-                    _(
-                        "A file kept from your earlier attempt is no longer available: "
-                        "attach it again."
-                    )
-                ]
-            }
-        )
-    for attachment in new:
-        attachment.ticket, attachment.event = ticket, event
 
 
 def ticket_reply_customer(
@@ -393,7 +156,7 @@ def ticket_reply_customer(
     at: datetime | None = None,
 ) -> TicketEvent:
     """Add the customer's message; an answered ticket goes back to its operator."""
-    _check_customer_can_write(customer=customer, at=at)
+    customer_write_check(customer=customer, at=at)
     if ticket.customer_id != customer.pk:
         raise PermissionDenied
     return _message_add(
@@ -423,8 +186,8 @@ def _message_add(
         raise ValidationError({"body": [_("Write a message or attach a file.")]})
     if not ticket.is_open:
         raise ValidationError(_("This ticket is closed: open a new one for a new problem."))
-    _check_attachment_count(adding=len(files) + len(staged))
-    stored = _store_files(user=author, files=files)
+    attachment_count_check(adding=len(files) + len(staged))
+    stored = attachments_store(user=author, files=files)
     try:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -434,10 +197,10 @@ def _message_add(
                 kind = TicketEvent.Kind.NOTE
             else:
                 kind = TicketEvent.Kind.MESSAGE if body else TicketEvent.Kind.ATTACHMENT
-            event = _event_record(
+            event = event_record(
                 ticket=ticket, kind=kind, author=author, body=body, is_public=is_public
             )
-            _attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
+            attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
             recorded = [event]
             fields = ["updated_at"]
             if from_customer:
@@ -448,7 +211,7 @@ def _message_add(
                         TicketEvent.Kind.REOPENED if reopening else TicketEvent.Kind.STATUS
                     )
                     recorded.append(
-                        _status_set(ticket=ticket, status=target, author=author, kind=status_kind)
+                        status_set(ticket=ticket, status=target, author=author, kind=status_kind)
                     )
                     fields.append("status")
             elif is_public:
@@ -456,12 +219,12 @@ def _message_add(
                     ticket.first_response_at = event.created_at
                     fields.append("first_response_at")
                 if new_status and new_status != ticket.status:
-                    recorded.append(_status_set(ticket=ticket, status=new_status, author=author))
+                    recorded.append(status_set(ticket=ticket, status=new_status, author=author))
                     fields.append("status")
             ticket.save(update_fields=fields)
-            _update_publish(ticket=ticket, recorded=recorded)
+            update_record(ticket=ticket, recorded=recorded)
     except Exception:
-        _attachments_discard(stored)
+        attachments_discard(stored)
         raise
     return event
 
@@ -482,7 +245,7 @@ def ticket_take(*, ticket: Ticket, operator) -> Ticket:
         old = ticket.status
         if ticket.status == Ticket.Status.NEW:
             ticket.status = Ticket.Status.TAKEN
-        event = _event_record(
+        event = event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.ASSIGNED,
             author=operator,
@@ -490,7 +253,7 @@ def ticket_take(*, ticket: Ticket, operator) -> Ticket:
             new_status=ticket.status,
         )
         ticket.save(update_fields=["assigned_to", "taken_at", "status", "updated_at"])
-        _update_publish(ticket=ticket, recorded=[event])
+        update_record(ticket=ticket, recorded=[event])
     return ticket
 
 
@@ -555,17 +318,13 @@ def ticket_status_change(*, ticket: Ticket, operator, status: str) -> Ticket:
         if status != Ticket.Status.NEW and ticket.assigned_to_id is None:
             ticket.assigned_to = operator
             ticket.taken_at = timezone.now()
-        event = _status_set(ticket=ticket, status=status, author=operator)
+        event = status_set(ticket=ticket, status=status, author=operator)
         ticket.save(update_fields=["status", "assigned_to", "taken_at", "updated_at"])
-        _update_publish(ticket=ticket, recorded=[event] if event else [])
+        update_record(ticket=ticket, recorded=[event] if event else [])
     return ticket
 
 
 def _remote_access_erase_on_close(*, ticket: Ticket) -> None:
-    # Imported here: tickets.remote_access builds on this module.
-    from tickets.models import RemoteAccessRequest
-    from tickets.remote_access import remote_access_erase_for_ticket
-
     remote_access_erase_for_ticket(ticket=ticket, reason=RemoteAccessRequest.EraseReason.CLOSED)
 
 
@@ -578,7 +337,7 @@ def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
         old = ticket.status
         ticket.status = Ticket.Status.CLOSED
         ticket.closed_at = timezone.now()
-        event = _event_record(
+        event = event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.CLOSED,
             author=user,
@@ -588,7 +347,7 @@ def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
         )
         ticket.save(update_fields=["status", "closed_at", "updated_at"])
         _remote_access_erase_on_close(ticket=ticket)
-        _update_publish(ticket=ticket, recorded=[event])
+        update_record(ticket=ticket, recorded=[event])
     return ticket
 
 
@@ -615,7 +374,7 @@ def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Tick
         ticket.duplicate_of = original
         ticket.status = Ticket.Status.CLOSED
         ticket.closed_at = timezone.now()
-        event = _event_record(
+        event = event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.DUPLICATE,
             author=operator,
@@ -625,5 +384,5 @@ def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Tick
         )
         ticket.save(update_fields=["duplicate_of", "status", "closed_at", "updated_at"])
         _remote_access_erase_on_close(ticket=ticket)
-        _update_publish(ticket=ticket, recorded=[event])
+        update_record(ticket=ticket, recorded=[event])
     return ticket

@@ -1,8 +1,8 @@
 from celery import shared_task
 
+from tickets.attachments import attachments_staged_sweep
 from tickets.models import RemoteAccessRequest
-from tickets.remote_access import remote_access_erase, remote_access_expired_ids
-from tickets.services import attachments_staged_sweep
+from tickets.remote.services import remote_access_erase, remote_access_expired_ids
 
 
 @shared_task(name="tickets.remote_access_erase_expired", ignore_result=True)

@@ -24,7 +24,7 @@ from tests.customers.factories import StaffFactory
 from tests.notifications.factories import NotificationFactory
 from tickets import services as tickets_services
 from tickets.models import Ticket, TicketEvent
-from tickets.remote_access import remote_access_request, remote_access_submit
+from tickets.remote.services import remote_access_request, remote_access_submit
 
 pytestmark = pytest.mark.django_db
 

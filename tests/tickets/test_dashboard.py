@@ -14,8 +14,9 @@ from schedule.selectors import service_time_between
 from tests.customers.factories import StaffFactory
 from tests.products.factories import ProductFactory
 from tests.tickets.factories import TicketFactory
-from tickets.dashboard import dashboard_csv, dashboard_figures, percentile
 from tickets.models import Ticket
+from tickets.reports.charts import dashboard_csv
+from tickets.reports.selectors import dashboard_figures, percentile
 
 pytestmark = pytest.mark.django_db
 

@@ -114,7 +114,7 @@ def test_a_crash_after_the_number_is_taken_leaves_no_gap(monkeypatch, customer, 
         raise RuntimeError("disk full")
 
     with monkeypatch.context() as patch:
-        patch.setattr("tickets.services._attachments_attach", boom)
+        patch.setattr("tickets.services.attachments_attach", boom)
         with pytest.raises(RuntimeError):
             ticket_submit(customer=customer, unit=unit, terms=terms)
     assert Ticket.objects.count() == 1

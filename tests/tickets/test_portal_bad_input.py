@@ -212,7 +212,7 @@ def test_bad_files_are_not_kept_only_good_ones(customer_client, unit, terms, pri
 
 def test_another_customers_staged_file_cannot_be_claimed(customer_client, unit, terms):
     other = CustomerFactory()
-    from tickets.services import attachments_stage
+    from tickets.attachments import attachments_stage
     from tickets.uploads import clean_upload
 
     [theirs] = attachments_stage(

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from tests.conftest import make_image, ticket_submit
 from tests.customers.factories import CustomerFactory, UnitFactory
+from tickets.attachments import attachments_stage
 from tickets.models import Ticket, TicketEvent
-from tickets.services import attachments_stage
 from tickets.uploads import clean_upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("service_open")]

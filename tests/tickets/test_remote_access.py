@@ -21,7 +21,7 @@ from tests.customers.factories import CustomerFactory, StaffFactory, UserFactory
 from tests.tickets.factories import TicketFactory
 from tickets import crypto
 from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket, TicketEvent
-from tickets.remote_access import (
+from tickets.remote.services import (
     remote_access_current,
     remote_access_request,
     remote_access_reveal,

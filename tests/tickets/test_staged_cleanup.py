@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import make_image, stored_files, ticket_post_data, ticket_submit
-from tickets import services
+from tickets import attachments, services
+from tickets.attachments import attachments_stage
 from tickets.models import Attachment, Ticket, TicketCounter
-from tickets.services import attachments_stage
 from tickets.tasks import attachments_sweep_staged
 from tickets.uploads import clean_upload
 
@@ -87,7 +87,7 @@ def test_the_command_refuses_nonsense(args):
 def test_a_missing_file_does_not_stop_the_sweep(customer, private_media):
     staged = [stage_image(customer.user, f"{i}.png", hours_ago=48) for i in range(5)]
     (private_media / staged[2].file.name).unlink()
-    assert services.attachments_staged_sweep(batch_size=2) == 5
+    assert attachments.attachments_staged_sweep(batch_size=2) == 5
     assert not Attachment.objects.exists()
     assert stored_files(private_media) == []
 
@@ -104,13 +104,13 @@ def test_a_file_that_cannot_be_deleted_keeps_its_row_for_the_next_sweep(
         real_delete(storage, name)
 
     monkeypatch.setattr(FileSystemStorage, "delete", delete)
-    assert services.attachments_staged_sweep() == 1
+    assert attachments.attachments_staged_sweep() == 1
     [left] = Attachment.objects.all()
     assert left.pk == stuck.pk
     assert stuck.file.name in stored_files(private_media)
 
     monkeypatch.setattr(FileSystemStorage, "delete", real_delete)
-    assert services.attachments_staged_sweep() == 1
+    assert attachments.attachments_staged_sweep() == 1
     assert not Attachment.objects.exists()
     assert stored_files(private_media) == []
 
@@ -125,7 +125,7 @@ def test_a_request_killed_half_way_leaves_only_what_the_sweep_removes(
     def die(**kwargs):
         raise Killed
 
-    monkeypatch.setattr(services, "_event_record", die)
+    monkeypatch.setattr(services, "event_record", die)
     with pytest.raises(Killed):
         ticket_submit(
             customer=customer,
@@ -138,7 +138,7 @@ def test_a_request_killed_half_way_leaves_only_what_the_sweep_removes(
     assert left.ticket is None
     assert stored_files(private_media) == sorted(names(left))
 
-    assert services.attachments_staged_sweep(at=timezone.now() + timedelta(days=2)) == 1
+    assert attachments.attachments_staged_sweep(at=timezone.now() + timedelta(days=2)) == 1
     assert stored_files(private_media) == []
 
 
@@ -146,7 +146,7 @@ def test_a_staged_file_swept_while_its_form_was_pending_is_reported(
     customer_client, customer, unit, terms, private_media
 ):
     kept = stage_image(customer.user, hours_ago=48)
-    services.attachments_staged_sweep()
+    attachments.attachments_staged_sweep()
     # Through the service: nothing is saved and the customer is told why.
     before = TicketCounter.objects.filter(name="ticket").count()
     with pytest.raises(ValidationError, match="no longer available"):

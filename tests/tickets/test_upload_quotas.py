@@ -14,13 +14,10 @@ from schedule import gate
 from tests.conftest import make_image, pin_service_status, stored_files, ticket_post_data
 from tests.core.factories import staff_with_role
 from tests.tickets.factories import TicketFactory
-from tickets import services
+from tickets import attachments
+from tickets.attachments import attachments_stage
 from tickets.models import Attachment, Ticket, TicketEvent
-from tickets.services import (
-    attachments_stage,
-    ticket_reply_staff,
-    ticket_status_change,
-)
+from tickets.services import ticket_reply_staff, ticket_status_change
 from tickets.uploads import clean_upload, sizes_display
 
 pytestmark = pytest.mark.django_db
@@ -254,7 +251,7 @@ def test_two_forms_sent_together_cannot_overshoot_the_quota(
     settings.ATTACHMENT_STAGED_MAX_COUNT = 3
     files = [("log", clean_upload(log_file(f"{i}.log"))) for i in range(2)]
     both_checked = threading.Barrier(2, timeout=10)
-    real_check = services._check_staged_quota
+    real_check = attachments._check_staged_quota
     local = threading.local()
 
     def check(**kwargs):
@@ -264,7 +261,7 @@ def test_two_forms_sent_together_cannot_overshoot_the_quota(
             local.checked = True
             both_checked.wait()
 
-    monkeypatch.setattr(services, "_check_staged_quota", check)
+    monkeypatch.setattr(attachments, "_check_staged_quota", check)
     results = []
 
     def send():

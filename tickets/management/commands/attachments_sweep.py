@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.services import attachments_staged_sweep
+from tickets.attachments import attachments_staged_sweep
 
 
 class Command(BaseCommand):

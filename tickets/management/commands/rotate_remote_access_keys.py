@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tickets.remote_access import remote_access_keys_rotate
+from tickets.remote.services import remote_access_keys_rotate
 
 
 class Command(BaseCommand):

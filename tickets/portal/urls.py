@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets.portal import views
 
 app_name = "tickets"
 

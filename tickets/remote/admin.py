@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
 from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket
-from tickets.remote_access import (
+from tickets.remote.services import (
     can_reveal,
     remote_access_current,
     remote_access_expires_at,

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from customers.models import Customer
 from tickets.crypto import SecretExpiredError, secret_decrypt, secret_encrypt, ttl_seconds
 from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket, TicketEvent
-from tickets.services import _check_customer_can_write, _event_record, _update_publish
+from tickets.recording import customer_write_check, event_record, update_record
 
 TEAMVIEWER_ID_RE = re.compile(r"^\d{9,12}$")
 PASSWORD_MIN, PASSWORD_MAX = 4, 64
@@ -120,7 +120,7 @@ def remote_access_request(*, ticket: Ticket, operator, message: str = "") -> Rem
                     "The operator asks for a remote-assistance session with TeamViewer. "
                     "Open the ticket in the portal to confirm and send the access details."
                 )
-        event = _event_record(
+        event = event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.REMOTE_REQUEST,
             author=operator,
@@ -128,7 +128,7 @@ def remote_access_request(*, ticket: Ticket, operator, message: str = "") -> Rem
             is_public=True,
         )
         ticket.save(update_fields=["updated_at"])
-        _update_publish(ticket=ticket, recorded=[event])
+        update_record(ticket=ticket, recorded=[event])
     return remote_access
 
 
@@ -147,7 +147,7 @@ def remote_access_submit(
     ticket = remote_access.ticket
     if ticket.customer_id != customer.pk:
         raise PermissionDenied
-    _check_customer_can_write(customer=customer, at=at)
+    customer_write_check(customer=customer, at=at)
     errors: dict[str, list[str]] = {}
     if not authorisation_confirmed:
         errors["confirm_authorisation"] = [_("Confirm that you authorise the remote access.")]
@@ -191,13 +191,13 @@ def remote_access_submit(
             ]
         )
         # Internal: tells the operator; carries no detail and is never e-mailed.
-        event = _event_record(
+        event = event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.REMOTE_SUBMITTED,
             author=customer.user,
             is_public=False,
         )
-        _update_publish(ticket=ticket, recorded=[event])
+        update_record(ticket=ticket, recorded=[event])
     return remote_access
 
 

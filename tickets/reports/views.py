@@ -10,14 +10,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from tickets.dashboard import (
-    dashboard_charts,
-    dashboard_csv,
-    dashboard_figures,
-    hours_display,
-    legend_html,
-)
 from tickets.models import Ticket
+from tickets.reports.charts import dashboard_charts, dashboard_csv, hours_display, legend_html
+from tickets.reports.selectors import dashboard_figures
 
 PERMISSION = "tickets.view_dashboard"
 

@@ -24,9 +24,11 @@ from core.selectors import terms_current
 from customers.mixins import CustomerRequiredMixin
 from schedule.gate import ServiceClosedError
 from schedule.middleware import keeps_form_during_maintenance
-from tickets.forms import RemoteAccessForm, TicketCreateForm, TicketReplyForm
+from tickets.attachments import attachments_stage
 from tickets.models import Attachment, Ticket
-from tickets.remote_access import (
+from tickets.portal.forms import TicketCreateForm, TicketReplyForm
+from tickets.remote.forms import RemoteAccessForm
+from tickets.remote.services import (
     remote_access_current,
     remote_access_expires_at,
     remote_access_submit,
@@ -38,7 +40,6 @@ from tickets.selectors import (
     ticket_timeline,
 )
 from tickets.services import (
-    attachments_stage,
     ticket_close_by_customer,
     ticket_create,
     ticket_open_list_for_unit,

@@ -1,0 +1,1 @@
+"""The managers' reports: the service-level dashboard, its charts and its CSV export."""

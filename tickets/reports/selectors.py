@@ -1,0 +1,192 @@
+"""The managers' dashboard: figures read with a fixed number of grouped queries, and their charts.
+
+Every figure covers a bounded window (the open queue, the last weeks, a sample of recent first
+responses), so the page costs the same with a thousand tickets or a million.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from products.models import Product
+from schedule.selectors import service_time_between
+from tickets.models import Ticket
+
+PALETTE = ["#1f5fa8", "#e07b00", "#2e8540", "#b3261e", "#6b4fbb", "#00838f", "#8d6e00", "#5f6b7a"]
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    name: str
+    weekly: list[int]
+    color: str
+
+    @property
+    def total(self) -> int:
+        return sum(self.weekly)
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    name: str
+    username: str
+    open_now: int
+    taken_in_window: int
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    at: datetime
+    queue_length: int
+    oldest_received_at: datetime | None
+    oldest_waiting_service: timedelta | None
+    weeks: list[date]
+    products: list[ProductRow]
+    response_since: datetime
+    response_sample_size: int
+    response_median: timedelta | None
+    response_p90: timedelta | None
+    response_buckets: list[tuple[str, int]] = field(default_factory=list)
+    operators: list[OperatorRow] = field(default_factory=list)
+
+    @property
+    def weekly_totals(self) -> list[int]:
+        return [sum(row.weekly[i] for row in self.products) for i in range(len(self.weeks))]
+
+    @property
+    def received_total(self) -> int:
+        return sum(self.weekly_totals)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Return the percentile of sorted values by linear interpolation between ranks."""
+    if not values:
+        return None
+    position = (len(values) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+# Service-hour buckets of the response-time histogram: (upper bound in hours, label).
+RESPONSE_BUCKETS = [(1, "< 1 h"), (2, "1-2 h"), (4, "2-4 h"), (8, "4-8 h"), (16, "8-16 h")]
+
+
+def dashboard_figures(
+    *,
+    at: datetime | None = None,
+    weeks: int | None = None,
+    response_days: int | None = None,
+    response_sample: int | None = None,
+) -> DashboardFigures:
+    """Return the dashboard's figures in five grouped queries, whatever the table size."""
+    at = at or timezone.now()
+    weeks = weeks or settings.DASHBOARD_WEEKS
+    response_days = response_days or settings.DASHBOARD_RESPONSE_DAYS
+    response_sample = response_sample or settings.DASHBOARD_RESPONSE_SAMPLE
+    zone = ZoneInfo(settings.SERVICE_TIME_ZONE)
+    open_tickets = Ticket.objects.exclude(status=Ticket.Status.CLOSED)
+
+    # 1. The queue (served by the partial index on open tickets).
+    queue = open_tickets.aggregate(length=Count("pk"), oldest=Min("received_at"))
+    oldest = queue["oldest"]
+
+    # 2. Arrivals per product and week, counted in the database.
+    this_week = _week_start(timezone.localtime(at, zone).date())
+    week_list = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    since = datetime.combine(week_list[0], time.min, tzinfo=zone)
+    counts: dict[tuple[int, date], int] = {}
+    for row in (
+        Ticket.objects.filter(received_at__gte=since, received_at__lte=at)
+        .annotate(week=TruncWeek("received_at", tzinfo=zone))
+        .values("product_id", "week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        week = row["week"]
+        week = week.date() if isinstance(week, datetime) else week
+        counts[(row["product_id"], week)] = row["n"]
+    products = []
+    product_ids = {product_id for product_id, _week in counts}
+    for index, product in enumerate(
+        Product.objects.filter(Q(is_active=True) | Q(pk__in=product_ids)).order_by(
+            "position", "name"
+        )
+    ):
+        products.append(
+            ProductRow(
+                name=product.name,
+                weekly=[counts.get((product.pk, week), 0) for week in week_list],
+                color=PALETTE[index % len(PALETTE)],
+            )
+        )
+
+    # 3. Time to first response, in service hours, over a bounded sample of recent tickets.
+    response_since = at - timedelta(days=response_days)
+    pairs = list(
+        Ticket.objects.filter(
+            received_at__gte=response_since,
+            received_at__lte=at,
+            first_response_at__isnull=False,
+        )
+        .order_by("-received_at")
+        .values_list("received_at", "first_response_at")[:response_sample]
+    )
+    hours = sorted(
+        service_time_between(start=received, end=answered).total_seconds() / 3600
+        for received, answered in pairs
+    )
+    median, p90 = percentile(hours, 0.5), percentile(hours, 0.9)
+    buckets = []
+    lower = 0
+    for upper, label in RESPONSE_BUCKETS:
+        buckets.append((label, sum(1 for h in hours if lower <= h < upper)))
+        lower = upper
+    buckets.append((f"≥ {lower} h", sum(1 for h in hours if h >= lower)))
+
+    # 4. Tickets per operator: open now, and taken in charge within the response window.
+    open_q = ~Q(status=Ticket.Status.CLOSED)
+    taken_q = Q(taken_at__gte=response_since, taken_at__lte=at)
+    operators = [
+        OperatorRow(
+            name=" ".join(filter(None, [row["first"], row["last"]])) or row["username"],
+            username=row["username"],
+            open_now=row["open_now"],
+            taken_in_window=row["taken"],
+        )
+        for row in Ticket.objects.filter(assigned_to__isnull=False)
+        .filter(open_q | taken_q)
+        .values("assigned_to")
+        .annotate(
+            username=Min("assigned_to__username"),
+            first=Min("assigned_to__first_name"),
+            last=Min("assigned_to__last_name"),
+            open_now=Count("pk", filter=open_q),
+            taken=Count("pk", filter=taken_q),
+        )
+        .order_by("-open_now", "username")
+    ]
+
+    return DashboardFigures(
+        at=at,
+        queue_length=queue["length"],
+        oldest_received_at=oldest,
+        oldest_waiting_service=service_time_between(start=oldest, end=at) if oldest else None,
+        weeks=week_list,
+        products=products,
+        response_since=response_since,
+        response_sample_size=len(hours),
+        response_median=timedelta(hours=median) if median is not None else None,
+        response_p90=timedelta(hours=p90) if p90 is not None else None,
+        response_buckets=buckets,
+        operators=operators,
+    )
