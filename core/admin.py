@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_errors_add
 from core.models import TermsVersion
 from core.services import (
     terms_version_check,
@@ -16,15 +17,6 @@ from core.services import (
     terms_version_publish,
     terms_version_withdraw,
 )
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form, under the fields it names where it can."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def adopt(obj, saved) -> None:
@@ -98,7 +90,7 @@ class TermsVersionForm(forms.ModelForm):
                     terms_version=self.instance if self.instance.pk else None,
                 )
             except ValidationError as exc:
-                add_service_errors(self, exc)
+                form_errors_add(self, exc)
         return cleaned
 
 

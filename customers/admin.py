@@ -7,7 +7,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ServiceWriteAdminMixin, add_service_errors, adopt
+from core.admin import ServiceWriteAdminMixin, adopt
+from core.forms import form_errors_add
 from customers.models import Customer, Unit, User
 from customers.services import (
     customer_reinstate,
@@ -95,7 +96,7 @@ class UnitForm(forms.ModelForm):
                 unit=self.instance if self.instance.pk else None,
             )
         except ValidationError as exc:
-            add_service_errors(self, exc)
+            form_errors_add(self, exc)
         return cleaned
 
 

@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core.forms import form_errors_add
 from customers.forms import (
     CustomerPasswordResetForm,
     LoginForm,
@@ -110,8 +111,7 @@ class UnitListView(CustomerRequiredMixin, View):
             try:
                 unit = unit_register(customer=self.customer, **form.cleaned_data)
             except ValidationError as exc:
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_add(form, exc)
             else:
                 messages.success(request, _("%(unit)s has been registered.") % {"unit": unit})
                 return redirect("customers:units")

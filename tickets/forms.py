@@ -1,11 +1,24 @@
-"""Form fields every room of the tickets app uses: uploads, and files kept from a failed try."""
+"""What every room's forms share: upload fields, kept files, and one way to say no.
+
+A ticket service says no in three ways: the service calendar is closed (ServiceClosedError: the
+page shows the reason and the next opening), the user may not do this (PermissionDenied: the
+account is suspended, the ticket is not theirs), or the data is wrong (ValidationError, per field).
+`refusals_shown` turns each into what the user sees, the same way on the portal and in the admin.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_errors_add
+from schedule.gate import ServiceClosedError, ServiceStatus
 from tickets.models import Attachment
 from tickets.selectors import attachment_list_staged
 from tickets.uploads import ALLOWED_SUFFIXES, IMAGE_FORMATS, check_upload_size, clean_upload
@@ -132,3 +145,37 @@ class UploadFormMixin:
 
     def staged_files(self):
         return list(getattr(self, "cleaned_data", {}).get("staged") or [])
+
+
+@dataclass
+class Refusal:
+    """How a service call went: `refused` if it said no, and in which way."""
+
+    refused: bool = False
+    # The calendar is closed: the page shows why, and when the service opens again.
+    closed: ServiceStatus | None = None
+    # The user may not (suspended, not theirs): keep none of the files just sent.
+    denied: bool = False
+    # What to tell the user, when there is no form to put it on.
+    messages: list[str] = dataclass_field(default_factory=list)
+
+
+@contextmanager
+def refusals_shown(form=None, *, field_map: dict[str, str] | None = None) -> Iterator[Refusal]:
+    """Run a service call; turn its refusal into the form's errors (or `messages`), not a 500."""
+    refusal = Refusal()
+    try:
+        yield refusal
+    except ServiceClosedError as exc:
+        refusal.refused, refusal.closed = True, exc.status
+        refusal.messages.append(str(exc))
+    except PermissionDenied as exc:
+        refusal.refused, refusal.denied = True, True
+        refusal.messages.append(str(exc))
+        if form is not None:
+            form.add_error(None, str(exc))
+    except ValidationError as exc:
+        refusal.refused = True
+        refusal.messages.extend(exc.messages)
+        if form is not None:
+            form_errors_add(form, exc, field_map=field_map)

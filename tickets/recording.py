@@ -30,6 +30,7 @@ def event_record(
     new_status: str = "",
     at: datetime | None = None,
 ) -> TicketEvent:
+    """Write one event of a ticket's history, at the instant given (default: now)."""
     event = TicketEvent.objects.create(
         created_at=at or timezone.now(),
         ticket=ticket,
@@ -51,16 +52,25 @@ def update_record(*, ticket: Ticket, recorded: Sequence[TicketEvent]) -> Update:
 
 
 def status_set(
-    *, ticket: Ticket, status: str, author, kind=TicketEvent.Kind.STATUS
+    *,
+    ticket: Ticket,
+    status: str,
+    author,
+    kind=TicketEvent.Kind.STATUS,
+    at: datetime | None = None,
 ) -> TicketEvent | None:
+    """Move the ticket (not yet saved) to a status, with its event; None if it is there already."""
     if ticket.status == status:
         return None
     old = ticket.status
     ticket.status = status
-    return event_record(ticket=ticket, kind=kind, author=author, old_status=old, new_status=status)
+    return event_record(
+        ticket=ticket, kind=kind, author=author, old_status=old, new_status=status, at=at
+    )
 
 
 def customer_write_check(*, customer: Customer, at: datetime | None) -> None:
+    """Refuse a customer's write while the calendar is closed or the account is suspended."""
     require_service_open(at=at)
     if customer.is_suspended:
         raise PermissionDenied(

@@ -167,6 +167,7 @@ def ticket_reply_customer(
         staged=staged,
         is_public=True,
         from_customer=True,
+        at=at,
     )
 
 
@@ -180,6 +181,7 @@ def _message_add(
     is_public: bool,
     from_customer: bool,
     new_status: str | None = None,
+    at: datetime | None = None,
 ) -> TicketEvent:
     body = body.strip()
     if not body and not files and not staged:
@@ -198,7 +200,7 @@ def _message_add(
             else:
                 kind = TicketEvent.Kind.MESSAGE if body else TicketEvent.Kind.ATTACHMENT
             event = event_record(
-                ticket=ticket, kind=kind, author=author, body=body, is_public=is_public
+                ticket=ticket, kind=kind, author=author, body=body, is_public=is_public, at=at
             )
             attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
             recorded = [event]
@@ -211,7 +213,9 @@ def _message_add(
                         TicketEvent.Kind.REOPENED if reopening else TicketEvent.Kind.STATUS
                     )
                     recorded.append(
-                        status_set(ticket=ticket, status=target, author=author, kind=status_kind)
+                        status_set(
+                            ticket=ticket, status=target, author=author, kind=status_kind, at=at
+                        )
                     )
                     fields.append("status")
             elif is_public:
@@ -219,7 +223,9 @@ def _message_add(
                     ticket.first_response_at = event.created_at
                     fields.append("first_response_at")
                 if new_status and new_status != ticket.status:
-                    recorded.append(status_set(ticket=ticket, status=new_status, author=author))
+                    recorded.append(
+                        status_set(ticket=ticket, status=new_status, author=author, at=at)
+                    )
                     fields.append("status")
             ticket.save(update_fields=fields)
             update_record(ticket=ticket, recorded=recorded)
@@ -232,7 +238,7 @@ def _message_add(
 # Staff's writes (the admin calls these; the calendar binds customers, not staff) ----------------
 
 
-def ticket_take(*, ticket: Ticket, operator) -> Ticket:
+def ticket_take(*, ticket: Ticket, operator, at: datetime | None = None) -> Ticket:
     """Assign a ticket to an operator and mark it taken in charge."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -241,7 +247,7 @@ def ticket_take(*, ticket: Ticket, operator) -> Ticket:
         if ticket.assigned_to_id == operator.pk:
             return ticket
         ticket.assigned_to = operator
-        ticket.taken_at = timezone.now()
+        ticket.taken_at = at or timezone.now()
         old = ticket.status
         if ticket.status == Ticket.Status.NEW:
             ticket.status = Ticket.Status.TAKEN
@@ -251,13 +257,14 @@ def ticket_take(*, ticket: Ticket, operator) -> Ticket:
             author=operator,
             old_status=old,
             new_status=ticket.status,
+            at=ticket.taken_at,
         )
         ticket.save(update_fields=["assigned_to", "taken_at", "status", "updated_at"])
         update_record(ticket=ticket, recorded=[event])
     return ticket
 
 
-def ticket_take_next(*, operator) -> Ticket | None:
+def ticket_take_next(*, operator, at: datetime | None = None) -> Ticket | None:
     """Give the operator the oldest unassigned ticket; concurrent callers get different ones."""
     with transaction.atomic():
         ticket = (
@@ -268,7 +275,7 @@ def ticket_take_next(*, operator) -> Ticket | None:
         )
         if ticket is None:
             return None
-        return ticket_take(ticket=ticket, operator=operator)
+        return ticket_take(ticket=ticket, operator=operator, at=at)
 
 
 def _check_operator_status(*, status: str, field: str) -> None:
@@ -290,12 +297,13 @@ def ticket_reply_staff(
     is_public: bool = True,
     new_status: str | None = Ticket.Status.ANSWERED,
     files: NewFiles = (),
+    at: datetime | None = None,
 ) -> TicketEvent:
     """Add an operator's public answer (by default the ticket becomes answered) or internal note."""
     if new_status:
         _check_operator_status(status=new_status, field="new_status")
     if ticket.assigned_to_id is None and is_public:
-        ticket = ticket_take(ticket=ticket, operator=operator)
+        ticket = ticket_take(ticket=ticket, operator=operator, at=at)
     return _message_add(
         ticket=ticket,
         author=operator,
@@ -305,10 +313,13 @@ def ticket_reply_staff(
         is_public=is_public,
         from_customer=False,
         new_status=new_status if is_public else None,
+        at=at,
     )
 
 
-def ticket_status_change(*, ticket: Ticket, operator, status: str) -> Ticket:
+def ticket_status_change(
+    *, ticket: Ticket, operator, status: str, at: datetime | None = None
+) -> Ticket:
     """Move an open ticket to another open status."""
     _check_operator_status(status=status, field="status")
     with transaction.atomic():
@@ -317,48 +328,68 @@ def ticket_status_change(*, ticket: Ticket, operator, status: str) -> Ticket:
             raise ValidationError(_("This ticket is closed."))
         if status != Ticket.Status.NEW and ticket.assigned_to_id is None:
             ticket.assigned_to = operator
-            ticket.taken_at = timezone.now()
-        event = status_set(ticket=ticket, status=status, author=operator)
+            ticket.taken_at = at or timezone.now()
+        event = status_set(ticket=ticket, status=status, author=operator, at=at)
         ticket.save(update_fields=["status", "assigned_to", "taken_at", "updated_at"])
         update_record(ticket=ticket, recorded=[event] if event else [])
     return ticket
 
 
-def _remote_access_erase_on_close(*, ticket: Ticket) -> None:
-    remote_access_erase_for_ticket(ticket=ticket, reason=RemoteAccessRequest.EraseReason.CLOSED)
-
-
-def ticket_close(*, ticket: Ticket, user, body: str = "") -> Ticket:
-    """Close a ticket, by its customer or by an operator."""
+def _ticket_close(
+    *,
+    ticket: Ticket,
+    author,
+    kind: str,
+    body: str = "",
+    duplicate_of: Ticket | None = None,
+    at: datetime | None = None,
+) -> Ticket:
+    """Close an open ticket with one event, and wipe its remote-access secrets (terms §6)."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if not ticket.is_open:
             raise ValidationError(_("This ticket is already closed."))
         old = ticket.status
+        fields = ["status", "closed_at", "updated_at"]
+        if duplicate_of is not None:
+            ticket.duplicate_of = duplicate_of
+            fields.append("duplicate_of")
         ticket.status = Ticket.Status.CLOSED
-        ticket.closed_at = timezone.now()
+        ticket.closed_at = at or timezone.now()
         event = event_record(
             ticket=ticket,
-            kind=TicketEvent.Kind.CLOSED,
-            author=user,
-            body=body.strip(),
+            kind=kind,
+            author=author,
+            body=body,
             old_status=old,
             new_status=ticket.status,
+            at=ticket.closed_at,
         )
-        ticket.save(update_fields=["status", "closed_at", "updated_at"])
-        _remote_access_erase_on_close(ticket=ticket)
+        ticket.save(update_fields=fields)
+        remote_access_erase_for_ticket(ticket=ticket, reason=RemoteAccessRequest.EraseReason.CLOSED)
         update_record(ticket=ticket, recorded=[event])
     return ticket
 
 
-def ticket_close_by_customer(*, ticket: Ticket, customer: Customer) -> Ticket:
+def ticket_close(*, ticket: Ticket, user, body: str = "", at: datetime | None = None) -> Ticket:
+    """Close a ticket, by its customer or by an operator."""
+    return _ticket_close(
+        ticket=ticket, author=user, kind=TicketEvent.Kind.CLOSED, body=body.strip(), at=at
+    )
+
+
+def ticket_close_by_customer(
+    *, ticket: Ticket, customer: Customer, at: datetime | None = None
+) -> Ticket:
     """Close one's own ticket; allowed whatever the calendar says: it asks nothing of staff."""
     if ticket.customer_id != customer.pk:
         raise PermissionDenied
-    return ticket_close(ticket=ticket, user=customer.user)
+    return ticket_close(ticket=ticket, user=customer.user, at=at)
 
 
-def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Ticket:
+def ticket_mark_duplicate(
+    *, ticket: Ticket, original: Ticket, operator, at: datetime | None = None
+) -> Ticket:
     """Close a ticket as a duplicate of another one, which survives."""
     if original.pk == ticket.pk:
         raise ValidationError(_("A ticket cannot duplicate itself."))
@@ -366,23 +397,11 @@ def ticket_mark_duplicate(*, ticket: Ticket, original: Ticket, operator) -> Tick
         raise ValidationError(_("The surviving ticket must belong to the same customer."))
     if original.duplicate_of_id == ticket.pk:
         raise ValidationError(_("That ticket is already a duplicate of this one."))
-    with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        if not ticket.is_open:
-            raise ValidationError(_("This ticket is already closed."))
-        old = ticket.status
-        ticket.duplicate_of = original
-        ticket.status = Ticket.Status.CLOSED
-        ticket.closed_at = timezone.now()
-        event = event_record(
-            ticket=ticket,
-            kind=TicketEvent.Kind.DUPLICATE,
-            author=operator,
-            body=_("Duplicate of ticket #%(number)s.") % {"number": original.number},
-            old_status=old,
-            new_status=ticket.status,
-        )
-        ticket.save(update_fields=["duplicate_of", "status", "closed_at", "updated_at"])
-        _remote_access_erase_on_close(ticket=ticket)
-        update_record(ticket=ticket, recorded=[event])
-    return ticket
+    return _ticket_close(
+        ticket=ticket,
+        author=operator,
+        kind=TicketEvent.Kind.DUPLICATE,
+        body=_("Duplicate of ticket #%(number)s.") % {"number": original.number},
+        duplicate_of=original,
+        at=at,
+    )

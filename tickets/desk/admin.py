@@ -11,7 +11,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin_pagination import NoCountPaginationMixin
+from core.formats import duration_display
 from customers.models import Customer, User
 from schedule.selectors import service_time_between
 from tickets.desk.forms import (
@@ -34,6 +35,7 @@ from tickets.desk.forms import (
     StaffReplyForm,
     StatusChangeForm,
 )
+from tickets.forms import refusals_shown
 from tickets.models import Attachment, Ticket
 from tickets.selectors import ticket_timeline
 from tickets.services import (
@@ -44,16 +46,6 @@ from tickets.services import (
     ticket_take,
     ticket_take_next,
 )
-
-
-def duration_display(value: timedelta) -> str:
-    """Render a span of service time as hours and minutes."""
-    minutes = int(value.total_seconds() // 60)
-    return gettext("%(hours)d h %(minutes)02d min") % {
-        "hours": minutes // 60,
-        "minutes": minutes % 60,
-    }
-
 
 # The queue --------------------------------------------------------------------------------------
 
@@ -525,15 +517,9 @@ class TicketAdmin(NoCountPaginationMixin, admin.ModelAdmin):
         form_class, do = TICKET_ACTIONS[name]
         form = form_class(request.POST, request.FILES, prefix=name)
         if form.is_valid():
-            try:
+            with refusals_shown(form) as refusal:
                 message = do(request, ticket, form)
-            except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
-            else:
+            if not refusal.refused:
                 self.message_user(request, message % {"number": ticket.number}, messages.SUCCESS)
                 url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
                 return HttpResponseRedirect(url + ("#timeline-end" if name == "reply" else ""))

@@ -3,11 +3,9 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import (
-    PermissionDenied,
     RequestDataTooBig,
     TooManyFieldsSent,
     TooManyFilesSent,
-    ValidationError,
 )
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
@@ -22,9 +20,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from core.models import TermsVersion
 from core.selectors import terms_current
 from customers.mixins import CustomerRequiredMixin
-from schedule.gate import ServiceClosedError
 from schedule.middleware import keeps_form_during_maintenance
 from tickets.attachments import attachments_stage
+from tickets.forms import Refusal, refusals_shown
 from tickets.models import Attachment, Ticket
 from tickets.portal.forms import TicketCreateForm, TicketReplyForm
 from tickets.remote.forms import RemoteAccessForm
@@ -60,24 +58,10 @@ def _keep_files_for_retry(request, form, *, keep_new: bool = True) -> None:
     kept = [str(a.pk) for a in form.staged_files()]
     new = form.new_files()
     if new and keep_new and not form.uploads_refused:
-        try:
+        with refusals_shown(form):
             kept += [str(a.pk) for a in attachments_stage(user=request.user, files=new)]
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        except ValidationError as exc:
-            form.add_error(None, exc)
     form.data = form.data.copy()
     form.data.setlist("staged", kept)
-
-
-def _apply_service_errors(form, exc: ValidationError, field_map=None) -> None:
-    field_map = field_map or {}
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field_map.get(field, field)
-            form.add_error(target if target in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _service_status(request):
@@ -154,11 +138,11 @@ class TicketCreateView(CustomerRequiredMixin, View):
         form = TicketCreateForm(
             request.POST, request.FILES, customer=self.customer, terms_version=terms
         )
-        closed, keep_new = None, True
+        refusal = Refusal()
         if form.is_valid():
             data = form.cleaned_data
             product, unit = data["target"]
-            try:
+            with refusals_shown(form, field_map={"unit": "target"}) as refusal:
                 ticket = ticket_create(
                     customer=self.customer,
                     product=product,
@@ -180,14 +164,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
                     staged=form.staged_files(),
                     confirmed_new_problem=data["confirm_new_problem"],
                 )
-            except ServiceClosedError as exc:
-                closed = exc.status
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-                keep_new = False
-            except ValidationError as exc:
-                _apply_service_errors(form, exc, {"unit": "target"})
-            else:
+            if not refusal.refused:
                 messages.success(
                     request,
                     _("Ticket #%(number)s received. We will e-mail you at every update.")
@@ -196,12 +173,12 @@ class TicketCreateView(CustomerRequiredMixin, View):
                 return _redirect_after_post(
                     request, reverse("tickets:detail", args=[ticket.number])
                 )
-        _keep_files_for_retry(request, form, keep_new=keep_new)
+        _keep_files_for_retry(request, form, keep_new=not refusal.denied)
         if terms is not None and form.data.get("terms_version") != str(terms.pk):
             # The form shown again asks to accept the version now in force, not the stale one.
             form.data["terms_version"] = str(terms.pk)
             form.data.pop("accept_terms", None)
-        return self.render(request, form, terms, closed=closed, status=400)
+        return self.render(request, form, terms, closed=refusal.closed, status=400)
 
     def render(self, request, form, terms, closed=None, status=200):
         unit = form.unit if form.is_bound else None
@@ -256,9 +233,9 @@ class TicketReplyView(TicketDetailView):
     def post(self, request, number):
         ticket = self.get_ticket(number)
         form = TicketReplyForm(request.POST, request.FILES, user=request.user)
-        closed, keep_new = None, True
+        refusal = Refusal()
         if form.is_valid():
-            try:
+            with refusals_shown(form) as refusal:
                 ticket_reply_customer(
                     ticket=ticket,
                     customer=self.customer,
@@ -266,20 +243,13 @@ class TicketReplyView(TicketDetailView):
                     files=form.new_files(),
                     staged=form.staged_files(),
                 )
-            except ServiceClosedError as exc:
-                closed = exc.status
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-                keep_new = False
-            except ValidationError as exc:
-                _apply_service_errors(form, exc)
-            else:
+            if not refusal.refused:
                 messages.success(request, _("Your message has been added to the ticket."))
                 return _redirect_after_post(
                     request, reverse("tickets:detail", args=[ticket.number]) + "#latest"
                 )
-        _keep_files_for_retry(request, form, keep_new=keep_new)
-        return self.render(request, ticket, form, closed=closed, status=400)
+        _keep_files_for_retry(request, form, keep_new=not refusal.denied)
+        return self.render(request, ticket, form, closed=refusal.closed, status=400)
 
 
 class TicketCloseView(TicketDetailView):
@@ -288,10 +258,10 @@ class TicketCloseView(TicketDetailView):
 
     def post(self, request, number):
         ticket = self.get_ticket(number)
-        try:
+        with refusals_shown() as refusal:
             ticket_close_by_customer(ticket=ticket, customer=self.customer)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+        if refusal.refused:
+            messages.error(request, " ".join(refusal.messages))
         else:
             messages.success(
                 request, _("Ticket #%(number)s is closed.") % {"number": ticket.number}
@@ -355,10 +325,10 @@ class TicketRemoteAccessView(TicketDetailView):
             messages.error(request, _("There is no remote-assistance request to answer."))
             return redirect("tickets:detail", number=ticket.number)
         form = RemoteAccessForm(request.POST, ttl_minutes=settings.REMOTE_ACCESS_TTL_MINUTES)
-        closed = None
+        refusal = Refusal()
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with refusals_shown(form) as refusal:
                 remote_access_submit(
                     remote_access=remote_access,
                     customer=self.customer,
@@ -367,13 +337,7 @@ class TicketRemoteAccessView(TicketDetailView):
                     authorisation_confirmed=data["confirm_authorisation"],
                     backup_confirmed=data["confirm_backup"],
                 )
-            except ServiceClosedError as exc:
-                closed = exc.status
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-            except ValidationError as exc:
-                _apply_service_errors(form, exc)
-            else:
+            if not refusal.refused:
                 messages.success(
                     request,
                     _("Thank you: the operator who took your ticket can now connect to you."),
@@ -383,7 +347,7 @@ class TicketRemoteAccessView(TicketDetailView):
             request,
             ticket,
             TicketReplyForm(user=request.user),
-            closed=closed,
+            closed=refusal.closed,
             status=400,
             remote_form=form,
         )

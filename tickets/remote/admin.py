@@ -17,6 +17,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
+from tickets.forms import refusals_shown
 from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket
 from tickets.remote.services import (
     can_reveal,
@@ -137,16 +138,16 @@ class RemoteAccessAdminView(View):
 
     def post(self, request, pk):
         ticket = self.get_ticket(pk)
-        try:
+        with refusals_shown() as refusal:
             remote_access_request(
                 ticket=ticket, operator=request.user, message=request.POST.get("message", "")
             )
-        except PermissionDenied as exc:
+        if refusal.refused:
             messages.error(
-                request, str(exc) or _("Only the operator who took the ticket can do this.")
+                request,
+                " ".join(refusal.messages)
+                or _("Only the operator who took the ticket can do this."),
             )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
         else:
             messages.success(
                 request,

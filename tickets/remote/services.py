@@ -19,7 +19,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from customers.models import Customer
-from tickets.crypto import SecretExpiredError, secret_decrypt, secret_encrypt, ttl_seconds
+from tickets.crypto import (
+    SecretExpiredError,
+    secret_decrypt,
+    secret_encrypt,
+    secret_rotate,
+    ttl_seconds,
+)
 from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket, TicketEvent
 from tickets.recording import customer_write_check, event_record, update_record
 
@@ -89,7 +95,9 @@ def _erase(*, queryset, reason: str, at: datetime) -> int:
     )
 
 
-def remote_access_request(*, ticket: Ticket, operator, message: str = "") -> RemoteAccessRequest:
+def remote_access_request(
+    *, ticket: Ticket, operator, message: str = "", at: datetime | None = None
+) -> RemoteAccessRequest:
     """Ask the ticket's customer for a TeamViewer session; only the assigned operator may."""
     if not (operator.is_active and operator.is_staff):
         raise PermissionDenied
@@ -102,7 +110,7 @@ def remote_access_request(*, ticket: Ticket, operator, message: str = "") -> Rem
         live = RemoteAccessRequest.objects.filter(ticket=ticket, erased_at__isnull=True).first()
         if live is not None and live.is_pending:
             return live
-        now = timezone.now()
+        now = at or timezone.now()
         if live is not None:
             # New credentials are needed for a new session; the old ones go now.
             _erase(
@@ -126,6 +134,7 @@ def remote_access_request(*, ticket: Ticket, operator, message: str = "") -> Rem
             author=operator,
             body=body,
             is_public=True,
+            at=now,
         )
         ticket.save(update_fields=["updated_at"])
         update_record(ticket=ticket, recorded=[event])
@@ -174,7 +183,7 @@ def remote_access_submit(
             raise ValidationError(_("This ticket is closed."))
         if remote_access.erased_at is not None:
             raise ValidationError(_("This request is no longer valid."))
-        now = timezone.now()
+        now = at or timezone.now()
         remote_access.authorisation_confirmed_at = now
         remote_access.backup_confirmed_at = now
         remote_access.teamviewer_id_token = id_token
@@ -196,6 +205,7 @@ def remote_access_submit(
             kind=TicketEvent.Kind.REMOTE_SUBMITTED,
             author=customer.user,
             is_public=False,
+            at=now,
         )
         update_record(ticket=ticket, recorded=[event])
     return remote_access
@@ -263,8 +273,6 @@ def remote_access_keys_rotate(*, batch_size: int = 500) -> int:
     Run after putting a new key first in REMOTE_ACCESS_KEYS: once it has run, the old keys can
     be dropped from the setting without losing a credential a customer has just sent.
     """
-    from tickets.crypto import secret_rotate
-
     changed = 0
     last_pk = 0
     while True:

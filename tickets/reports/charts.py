@@ -17,14 +17,6 @@ from tickets.reports.selectors import PALETTE, DashboardFigures
 # Presentation -----------------------------------------------------------------------------------
 
 
-def hours_display(value: timedelta | None) -> str:
-    """Format a service time as hours and minutes, e.g. "3 h 05 min"."""
-    if value is None:
-        return "—"
-    minutes = round(value.total_seconds() / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
 def _hours(value: timedelta | None) -> str:
     return "" if value is None else f"{value.total_seconds() / 3600:.2f}"
 

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from core.formats import duration_display
 from tickets.models import Ticket
-from tickets.reports.charts import dashboard_charts, dashboard_csv, hours_display, legend_html
+from tickets.reports.charts import dashboard_charts, dashboard_csv, legend_html
 from tickets.reports.selectors import dashboard_figures
 
 PERMISSION = "tickets.view_dashboard"
@@ -36,9 +37,9 @@ class DashboardView(View):
             "charts": dashboard_charts(figures=figures),
             "legend": legend_html(figures=figures),
             "weekly_rows": list(zip(figures.weeks, figures.weekly_totals, strict=True)),
-            "oldest_waiting": hours_display(figures.oldest_waiting_service),
-            "response_median": hours_display(figures.response_median),
-            "response_p90": hours_display(figures.response_p90),
+            "oldest_waiting": duration_display(figures.oldest_waiting_service),
+            "response_median": duration_display(figures.response_median),
+            "response_p90": duration_display(figures.response_p90),
         }
         return TemplateResponse(request, "admin/tickets/dashboard.html", context)
 
