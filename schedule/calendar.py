@@ -1,6 +1,6 @@
 """The service calendar as plain data, with the arithmetic that the gate and selectors use.
 
-A `Calendar` is built from a snapshot of the schedule tables (cached, see `schedule.selectors`)
+A `Calendar` is built from a snapshot of the schedule tables (cached, see `schedule.snapshot`)
 and never touches the database. Service hours are wall-clock intervals in the service zone; a
 minute is service time when its local wall-clock time falls inside an interval of a working day
 (no holiday, no closure) and outside every maintenance window. Summer-time changes therefore

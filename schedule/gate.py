@@ -14,7 +14,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from schedule.calendar import pick_language
-from schedule.selectors import calendar_current
+from schedule.snapshot import calendar_current
 
 
 class ServiceState(models.TextChoices):

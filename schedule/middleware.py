@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from schedule.gate import service_status
-from schedule.selectors import calendar_pinned
+from schedule.snapshot import calendar_pinned
 
 logger = logging.getLogger(__name__)
 

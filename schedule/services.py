@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from schedule.calendar import ClosureRule
 from schedule.models import Closure, Maintenance, Notice, ServiceHours
-from schedule.selectors import LANGUAGES, VERSION_KEY, calendar_unpin, closure_notice_texts
+from schedule.selectors import closure_notice_texts
+from schedule.snapshot import LANGUAGES, VERSION_KEY, calendar_unpin
 
 CLOSURE_FIELDS = ("title_it", "title_en", "title_fr", "first_day", "last_day", "recurs_yearly")
 MAINTENANCE_FIELDS = ("starts_at", "ends_at", "is_urgent", "text_it", "text_en", "text_fr")

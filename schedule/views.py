@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from schedule.calendar import pick_language
-from schedule.selectors import LANGUAGES, calendar_current, notice_list_active
+from schedule.selectors import notice_list_active
+from schedule.snapshot import LANGUAGES, calendar_current
 
 FEED_KEY = "schedule:feed:{name}:{version}:{language}:{bucket}"
 

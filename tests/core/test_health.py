@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.db import OperationalError, connection
 from django.urls import reverse
 
-from schedule import selectors
+from schedule import snapshot
 from tests.notifications.live import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +29,8 @@ def redis_cache(settings, own_redis):
 @pytest.fixture(autouse=True)
 def _own_calendar_copies(monkeypatch):
     """This test's outages and calendars stay out of the other tests' process state."""
-    monkeypatch.setattr(selectors, "_memo", {})
-    monkeypatch.setattr(selectors, "_outage", selectors._Outage())
+    monkeypatch.setattr(snapshot, "_memo", {})
+    monkeypatch.setattr(snapshot, "_outage", snapshot._Outage())
 
 
 def test_ok_when_the_database_and_the_cache_answer(client, redis_cache):
@@ -89,7 +89,7 @@ def test_down_is_said_even_when_the_calendar_cannot_be_read(client, monkeypatch)
         raise OperationalError("connection to server at 127.0.0.1, port 5432 failed")
 
     # Nothing cached, nothing in this process: the calendar needs the database.
-    monkeypatch.setattr(selectors, "_rows_load", refuse)
+    monkeypatch.setattr(snapshot, "_rows_load", refuse)
     monkeypatch.setattr(connection, "cursor", refuse)
 
     response = client.get(HEALTH)

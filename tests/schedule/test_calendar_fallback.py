@@ -1,4 +1,4 @@
-"""The service calendar while Redis is away, and once it is back (schedule.selectors).
+"""The service calendar while Redis is away, and once it is back (schedule.snapshot).
 
 The production cache (core.cache.ResilientRedisCache) runs against a redis-server of the test's
 own, which the test stops, or freezes (SIGSTOP: it hangs with its data kept, as a Redis behind a
@@ -15,10 +15,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from schedule import selectors
+from schedule import snapshot
 from schedule.models import Notice
-from schedule.selectors import VERSION_KEY, calendar_current, notice_list_active
+from schedule.selectors import notice_list_active
 from schedule.services import notice_save
+from schedule.snapshot import VERSION_KEY, calendar_current
 from tests.notifications.live import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -46,10 +47,10 @@ def redis_cache(settings, own_redis):
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
     """This process's copies of the calendar start empty, on a clock the test moves."""
-    monkeypatch.setattr(selectors, "_memo", {})
-    monkeypatch.setattr(selectors, "_outage", selectors._Outage())
+    monkeypatch.setattr(snapshot, "_memo", {})
+    monkeypatch.setattr(snapshot, "_outage", snapshot._Outage())
     now = {"t": 1000.0}
-    monkeypatch.setattr(selectors, "_monotonic", lambda: now["t"])
+    monkeypatch.setattr(snapshot, "_monotonic", lambda: now["t"])
 
     def advance(seconds: float) -> None:
         now["t"] += seconds

@@ -126,7 +126,7 @@ def test_queue_shows_waiting_time_in_service_hours(operator_client, monkeypatch)
         calls.append((start, end))
         return timedelta(hours=3, minutes=7)
 
-    monkeypatch.setattr("tickets.desk.admin.service_time_between", fake_service_time)
+    monkeypatch.setattr("tickets.desk.queue.service_time_between", fake_service_time)
     ticket = ticket_at(60 * 24 * 3)
 
     response = operator_client.get(QUEUE)
