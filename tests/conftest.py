@@ -1,13 +1,15 @@
 import io
 import os
 import shutil
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
 
-from tests.core.factories import TermsVersionFactory
+from tests.core.factories import TermsVersionFactory, staff_with_role
 from tests.customers.factories import CustomerFactory, UnitFactory
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -56,6 +58,26 @@ def machine_redis():
     client.flushdb()
     yield url
     client.flushdb()
+
+
+@pytest.fixture
+def redis_cache(settings, own_redis):
+    """The production cache on a redis-server of this test's own, which the test may stop.
+
+    Short socket timeouts: while the server is frozen, a call gives up in 0.2 s instead of hanging.
+    """
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": own_redis.url,
+            "OPTIONS": {
+                "RETRY_AFTER": 0.3,
+                "socket_timeout": 0.2,
+                "socket_connect_timeout": 0.2,
+            },
+        }
+    }
+    return own_redis
 
 
 @pytest.fixture
@@ -134,7 +156,8 @@ def _private_media(settings, tmp_path):
 
 @pytest.fixture
 def terms(db):
-    return TermsVersionFactory()
+    """Terms in force since long before any instant a test travels to."""
+    return TermsVersionFactory(effective_from=datetime(2020, 1, 1, tzinfo=ZoneInfo("Europe/Rome")))
 
 
 @pytest.fixture
@@ -194,6 +217,45 @@ def staff_user(db):
     from tests.customers.factories import StaffFactory
 
     return StaffFactory()
+
+
+# Admin fixtures (staff side) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def operator(db):
+    """A member of the Operators group."""
+    from core.roles import OPERATORS
+
+    return staff_with_role(OPERATORS, "luca")
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def manager(db):
+    """A member of the Managers group."""
+    from core.roles import MANAGERS
+
+    return staff_with_role(MANAGERS, "giulia")
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def ticket(customer, unit, terms):
+    """A new ticket of the `customer` fixture on its unit, stored directly."""
+    from tests.tickets.factories import TicketFactory
+
+    return TicketFactory(customer=customer, unit=unit, terms_version=terms)
 
 
 def stored_files(root) -> list[str]:

@@ -6,9 +6,9 @@ Expected answers:
   GO        302 somewhere else (an action done, or a page that sends you on)
   403 / 404 / 405
 
-The world holds one row of every model the admin registers, so no page is skipped, and two tests
-walk the URL configuration so that a new URL cannot stay out of the matrix. Operators and managers
-are plain staff users in the groups of core.roles, never superusers.
+The `every_model_row` fixture holds one row of every model the admin registers, so no page is
+skipped, and two tests walk the URL configuration so that a new URL cannot stay out of the matrix.
+Operators and managers are plain staff users in the groups of core.roles, never superusers.
 """
 
 import pytest
@@ -180,7 +180,7 @@ TV_PASSWORD = "Matrix-secret-7"
 
 
 @pytest.fixture
-def world(db, service_open, _private_media):
+def every_model_row(db, service_open, _private_media):
     """A row of every model the admin shows: a customer with tickets, files, a remote-access
     request, an e-mail, calendar entries and log-in records; a second customer; both roles."""
     terms = TermsVersionFactory()
@@ -250,9 +250,9 @@ def world(db, service_open, _private_media):
     }
 
 
-def request_for(world, name):
+def request_for(every_model_row, name):
     """(url, data) of a page of ADMIN_PAGES or PORTAL_PAGES."""
-    ticket, files = world["ticket"], world["files"]
+    ticket, files = every_model_row["ticket"], every_model_row["files"]
     change = reverse("admin:tickets_ticket_change", args=[ticket.pk])
     work = {
         "ticket: take": {"_ticket_action": "take"},
@@ -270,16 +270,16 @@ def request_for(world, name):
         "ticket: status": {"_ticket_action": "status", "status-status": "waiting"},
         "ticket: duplicate": {
             "_ticket_action": "duplicate",
-            "duplicate-original": str(world["original"].number),
+            "duplicate-original": str(every_model_row["original"].number),
         },
         "ticket: close": {"_ticket_action": "close", "close-body": ""},
     }
     if name in work:
         return change, work[name]
     number = ticket.number
-    remote_pk = world["remote_ticket"].pk
+    remote_pk = every_model_row["remote_ticket"].pk
     product = ticket.product
-    other_unit = world["other_ticket"].unit_id
+    other_unit = every_model_row["other_ticket"].unit_id
     ticket_type = ContentType.objects.get_for_model(Ticket)
     remote_answer = {
         "confirm_authorisation": "on",
@@ -305,7 +305,7 @@ def request_for(world, name):
             for label in ADMIN_APP_LABELS
         },
         "user: password": (
-            reverse("admin:auth_user_password_change", args=[world["customer"].user_id]),
+            reverse("admin:auth_user_password_change", args=[every_model_row["customer"].user_id]),
             None,
         ),
         "queue": (reverse("admin:tickets_ticket_changelist"), None),
@@ -319,14 +319,17 @@ def request_for(world, name):
             reverse("admin:customers_customer_changelist"),
             {
                 "action": "suspend_customers",
-                "_selected_action": [world["customer"].pk],
+                "_selected_action": [every_model_row["customer"].pk],
                 "apply": "1",
                 "reason": "Counterfeit software found during a remote session.",
             },
         ),
         "customers: reinstate": (
             reverse("admin:customers_customer_changelist"),
-            {"action": "reinstate_customers", "_selected_action": [world["suspended"].pk]},
+            {
+                "action": "reinstate_customers",
+                "_selected_action": [every_model_row["suspended"].pk],
+            },
         ),
         "units: report lost": (
             reverse("admin:customers_unit_changelist"),
@@ -340,7 +343,11 @@ def request_for(world, name):
         ),
         "notifications: resend": (
             reverse("admin:notifications_notification_changelist"),
-            {"action": "resend", "_selected_action": [world["notification"].pk], "index": 0},
+            {
+                "action": "resend",
+                "_selected_action": [every_model_row["notification"].pk],
+                "index": 0,
+            },
         ),
         "products: latest version": (
             reverse("admin:products_product_change", args=[product.pk]),
@@ -375,17 +382,17 @@ def request_for(world, name):
         "ticket create": (reverse("tickets:create"), None),
         "ticket detail": (reverse("tickets:detail", args=[number]), None),
         "another customer's ticket": (
-            reverse("tickets:detail", args=[world["other_ticket"].number]),
+            reverse("tickets:detail", args=[every_model_row["other_ticket"].number]),
             None,
         ),
         "ticket reply": (reverse("tickets:reply", args=[number]), {"body": "More details."}),
         "ticket close": (reverse("tickets:close", args=[number]), {}),
         "ticket remote access": (
-            reverse("tickets:remote-access", args=[world["remote_ticket"].number]),
+            reverse("tickets:remote-access", args=[every_model_row["remote_ticket"].number]),
             remote_answer,
         ),
         "another customer's remote access": (
-            reverse("tickets:remote-access", args=[world["other_ticket"].number]),
+            reverse("tickets:remote-access", args=[every_model_row["other_ticket"].number]),
             remote_answer,
         ),
         "attachment": (reverse("tickets:attachment", args=[files["own"].pk]), None),
@@ -407,7 +414,10 @@ def request_for(world, name):
         "profile": (reverse("customers:profile"), None),
         "personal data": (reverse("customers:personal-data"), None),
         "terms": (reverse("core:terms"), None),
-        "terms, one version": (reverse("core:terms-version", args=[world["terms"].version]), None),
+        "terms, one version": (
+            reverse("core:terms-version", args=[every_model_row["terms"].version]),
+            None,
+        ),
         "calendar feed": (reverse("schedule:calendar-feed"), None),
         "notices feed": (reverse("schedule:notices-feed"), None),
         "login": (reverse("customers:login"), None),
@@ -434,8 +444,8 @@ def answer(response) -> int | str:
     return GO
 
 
-def visit(client, world, who, method, url, data):
-    user = world["users"][who]
+def visit(client, every_model_row, who, method, url, data):
+    user = every_model_row["users"][who]
     if user is not None:
         client.force_login(user)
     if method == "post":
@@ -452,24 +462,24 @@ def page_cases(table):
 
 
 @pytest.mark.parametrize(("name", "who", "method", "expected"), page_cases(ADMIN_PAGES))
-def test_admin_pages(client, world, name, who, method, expected):
-    url, data = request_for(world, name)
-    assert answer(visit(client, world, who, method, url, data)) == expected
+def test_admin_pages(client, every_model_row, name, who, method, expected):
+    url, data = request_for(every_model_row, name)
+    assert answer(visit(client, every_model_row, who, method, url, data)) == expected
     if name in ADMIN_EFFECTS:
         happened, by = ADMIN_EFFECTS[name]
-        assert happened(world) == (who in by)
+        assert happened(every_model_row) == (who in by)
 
 
 @pytest.mark.parametrize(("name", "who", "method", "expected"), page_cases(PORTAL_PAGES))
-def test_portal_pages(client, world, name, who, method, expected):
-    url, data = request_for(world, name)
-    assert answer(visit(client, world, who, method, url, data)) == expected
+def test_portal_pages(client, every_model_row, name, who, method, expected):
+    url, data = request_for(every_model_row, name)
+    assert answer(visit(client, every_model_row, who, method, url, data)) == expected
 
 
-def test_only_the_assigned_operator_is_shown_the_password(client, world):
-    url, _data = request_for(world, "remote access: reveal")
+def test_only_the_assigned_operator_is_shown_the_password(client, every_model_row):
+    url, _data = request_for(every_model_row, "remote access: reveal")
     for who in WHO:
-        page = visit(client, world, who, "post", url, {}).content.decode()
+        page = visit(client, every_model_row, who, "post", url, {}).content.decode()
         assert (TV_PASSWORD in page) == (who == "operator"), who
 
 
@@ -500,19 +510,19 @@ def _url_names(resolver, namespace=""):
             yield f"{namespace}{pattern.name}" if pattern.name else None
 
 
-def _reached(world) -> set[str]:
+def _reached(every_model_row) -> set[str]:
     """The URL names the matrix's page requests resolve to."""
     found = set()
     for table in (ADMIN_PAGES, PORTAL_PAGES):
         for page in table:
-            url, _data = request_for(world, page)
+            url, _data = request_for(every_model_row, page)
             match = resolve(url.split("?")[0])
             found.add(match.view_name)
     return found
 
 
-def test_every_url_is_in_the_matrix(world):
-    reached = _reached(world)
+def test_every_url_is_in_the_matrix(every_model_row):
+    reached = _reached(every_model_row)
     model_names = {
         f"admin:{label.replace('.', '_')}_{view}"
         for label in registered_labels()
@@ -535,13 +545,13 @@ def model_cases():
 
 
 @pytest.mark.parametrize(("label", "view", "who"), model_cases())
-def test_admin_model_pages(client, world, label, view, who):
+def test_admin_model_pages(client, every_model_row, label, view, who):
     model = next(m for m in admin.site._registry if m._meta.label_lower == label)
     opts = model._meta
     name = f"admin:{opts.app_label}_{opts.model_name}_{view}"
     if view in ("change", "history", "delete"):
         obj = model._default_manager.order_by("pk").first()
-        assert obj is not None, f"the world needs a {label}"
+        assert obj is not None, f"every_model_row needs a {label}"
         url = reverse(name, args=[obj.pk])
     else:
         url = reverse(name)
@@ -551,4 +561,4 @@ def test_admin_model_pages(client, world, label, view, who):
         by_role = admin_model_expectations(label)[0 if who == "operator" else 1]
         expected = by_role[MODEL_VIEWS.index(view)]
 
-    assert answer(visit(client, world, who, "get", url, None)) == expected
+    assert answer(visit(client, every_model_row, who, "get", url, None)) == expected

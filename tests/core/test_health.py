@@ -13,19 +13,6 @@ pytestmark = pytest.mark.django_db
 HEALTH = reverse("health")
 
 
-@pytest.fixture
-def redis_cache(settings, own_redis):
-    """The production cache on a redis-server of this test's own, which it may stop."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "core.cache.ResilientRedisCache",
-            "LOCATION": own_redis.url,
-            "OPTIONS": {"RETRY_AFTER": 0.3},
-        }
-    }
-    return own_redis
-
-
 @pytest.fixture(autouse=True)
 def _own_calendar_copies(monkeypatch):
     """This test's outages and calendars stay out of the other tests' process state."""

@@ -8,10 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import TermsVersion
-from core.roles import MANAGERS
 from core.selectors import terms_current
 from core.services import terms_version_correct, terms_version_publish, terms_version_withdraw
-from tests.core.factories import TermsVersionFactory, staff_with_role
+from tests.core.factories import TermsVersionFactory
 from tests.customers.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("service_open")]
@@ -63,17 +62,6 @@ def test_terms_page_without_terms_is_404_and_unknown_version_too(client, db):
 
 TERMS_ADMIN = reverse("admin:core_termsversion_changelist")
 TERMS_ADD = reverse("admin:core_termsversion_add")
-
-
-@pytest.fixture
-def manager(db):
-    return staff_with_role(MANAGERS, "giulia")
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
 
 
 def terms_form(*, effective_from=None, **overrides) -> dict:

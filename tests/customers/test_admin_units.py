@@ -6,10 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from core.roles import MANAGERS
 from customers.models import Customer, Unit
 from customers.services import unit_correct_serial
-from tests.core.factories import staff_with_role
 from tests.customers.factories import CustomerFactory, UnitFactory, UserFactory
 from tests.products.factories import DatabankFactory, ProductFactory
 from tests.tickets.factories import TicketFactory
@@ -18,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 UNIT_ADD = reverse("admin:customers_unit_add")
 ALREADY_REGISTERED = "This serial number is already registered."
-
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(staff_with_role(MANAGERS, "giulia"))
-    return client
 
 
 @pytest.fixture

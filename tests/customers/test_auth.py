@@ -17,16 +17,19 @@ def login(client, username, password=PASSWORD, ip="10.0.0.1"):
     return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
-def test_login_by_customer_code_any_case(client, customer):
-    response = login(client, f"  {customer.code.lower()} ")
+@pytest.mark.parametrize(
+    "username",
+    [
+        pytest.param(lambda c: f"  {c.code.lower()} ", id="code, lower case, padded"),
+        pytest.param(lambda c: c.code, id="code as given"),
+        pytest.param(lambda c: c.user.email.upper(), id="e-mail, upper case"),
+    ],
+)
+def test_login_by_customer_code_or_email_in_any_case(client, customer, username):
+    response = login(client, username(customer))
     assert response.status_code == 302
     assert response["Location"] == reverse("tickets:home")
     assert client.session[SESSION_KEY] == str(customer.user.pk)
-
-
-def test_login_by_email_any_case(client, customer):
-    response = login(client, customer.user.email.upper())
-    assert response.status_code == 302
     assert client.get(reverse("tickets:list")).status_code == 200
 
 

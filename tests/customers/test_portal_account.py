@@ -81,17 +81,20 @@ def test_personal_data_lists_everything_held(customer_client, customer):
     assert "<dd>1</dd>" in page  # one ticket
 
 
-def test_staff_get_404_on_customer_pages(client, staff_user):
+CUSTOMER_PAGES = ["customers:profile", "customers:units", "customers:personal-data"]
+
+
+@pytest.mark.parametrize("name", [*CUSTOMER_PAGES, "tickets:list"])
+def test_staff_get_404_on_customer_pages(client, staff_user, name):
     client.force_login(staff_user)
-    for url in (PROFILE, UNITS, reverse("customers:personal-data"), reverse("tickets:list")):
-        assert client.get(url).status_code == 404
+    assert client.get(reverse(name)).status_code == 404
 
 
-def test_anonymous_is_sent_to_login(client, db):
-    for url in (PROFILE, UNITS, reverse("customers:personal-data"), reverse("tickets:create")):
-        response = client.get(url)
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("customers:login") + "?next=")
+@pytest.mark.parametrize("name", [*CUSTOMER_PAGES, "tickets:create"])
+def test_anonymous_is_sent_to_login(client, db, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('customers:login')}?next={reverse(name)}"
 
 
 # Units -----------------------------------------------------------------------------------------

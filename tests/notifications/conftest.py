@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+from tests.core.factories import TermsVersionFactory
+from tests.customers.factories import CustomerFactory, StaffFactory, UnitFactory
 from tests.notifications.live import Worker, celery_publishing_to, worker_env
 
 
@@ -11,6 +13,16 @@ def _broker_not_paused(monkeypatch):
     from notifications import tasks
 
     monkeypatch.setattr(tasks, "_broker", tasks._Broker())
+
+
+@pytest.fixture
+def world(service_open):
+    """Who takes part in the live tests: a customer with a unit, the terms, an operator."""
+    terms = TermsVersionFactory()
+    customer = CustomerFactory(language="en")
+    unit = UnitFactory(customer=customer)
+    operator = StaffFactory(email="operator@example.com")
+    return {"terms": terms, "customer": customer, "unit": unit, "operator": operator}
 
 
 @pytest.fixture

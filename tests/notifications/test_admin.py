@@ -2,15 +2,13 @@
 and the e-mails of a ticket on the page operators answer it from."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from core.roles import MANAGERS, OPERATORS, roles_sync
 from notifications.models import Notification
-from tests.core.factories import staff_with_role
 from tests.customers.factories import StaffFactory
 from tests.notifications.factories import NotificationFactory
 from tests.tickets.factories import TicketFactory
@@ -20,20 +18,11 @@ pytestmark = pytest.mark.django_db
 LIST = reverse("admin:notifications_notification_changelist")
 
 
-@pytest.fixture
-def manager(client):
-    roles_sync()
-    user = StaffFactory()
-    user.groups.add(Group.objects.get(name=MANAGERS))
-    client.force_login(user)
-    return user
-
-
 def row_count(response) -> int:
     return len(response.context["cl"].result_list)
 
 
-def test_the_log_shows_ticket_recipient_status_attempts_and_last_error(client, manager):
+def test_the_log_shows_ticket_recipient_status_attempts_and_last_error(manager_client):
     sent = NotificationFactory(
         status=Notification.Status.SENT, attempts=1, sent_at="2026-03-18T10:00:00+01:00"
     )
@@ -44,7 +33,7 @@ def test_the_log_shows_ticket_recipient_status_attempts_and_last_error(client, m
         last_error="SMTPRecipientsRefused: 550 5.1.1 No such user here",
     )
 
-    response = client.get(LIST)
+    response = manager_client.get(LIST)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -56,11 +45,11 @@ def test_the_log_shows_ticket_recipient_status_attempts_and_last_error(client, m
     assert [n.attempts for n in response.context["cl"].result_list] == [3, 1]
 
 
-def test_permanent_failures_are_one_filter_away(client, manager):
+def test_permanent_failures_are_one_filter_away(manager_client):
     NotificationFactory(status=Notification.Status.SENT, sent_at="2026-03-18T10:00:00+01:00")
     failed = NotificationFactory(status=Notification.Status.FAILED, last_error="554 Rejected")
 
-    response = client.get(LIST, {"status__exact": "failed"})
+    response = manager_client.get(LIST, {"status__exact": "failed"})
 
     assert [n.pk for n in response.context["cl"].result_list] == [failed.pk]
 
@@ -69,7 +58,7 @@ def test_permanent_failures_are_one_filter_away(client, manager):
     ("term", "expected"),
     [("number", ["target"]), ("#number", ["target"]), ("recipient", ["target"]), ("9", [])],
 )
-def test_search_by_exact_number_or_address(client, manager, term, expected):
+def test_search_by_exact_number_or_address(manager_client, term, expected):
     rows = {
         "target": NotificationFactory(recipient="Someone@Example.com"),
         "other": NotificationFactory(recipient="other@example.com"),
@@ -77,23 +66,23 @@ def test_search_by_exact_number_or_address(client, manager, term, expected):
     number = str(rows["target"].ticket.number)
     query = {"number": number, "#number": f"#{number}", "recipient": "someone@example.COM"}
 
-    response = client.get(LIST, {"q": query.get(term, term)})
+    response = manager_client.get(LIST, {"q": query.get(term, term)})
 
     found = {n.pk for n in response.context["cl"].result_list}
     assert found == {rows[name].pk for name in expected}
 
 
 def test_the_list_costs_the_same_queries_whatever_the_rows_and_never_counts_them(
-    client, manager, django_assert_num_queries
+    manager_client, django_assert_num_queries
 ):
     NotificationFactory.create_batch(2)
-    client.get(LIST)  # the first request of a process also reads the service calendar
+    manager_client.get(LIST)  # the first request of a process also reads the service calendar
     with django_assert_num_queries(7):
-        assert row_count(client.get(LIST)) == 2
+        assert row_count(manager_client.get(LIST)) == 2
 
     NotificationFactory.create_batch(60)
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(LIST)
+        response = manager_client.get(LIST)
     assert len(queries) == 7
     assert row_count(response) == 50
     # Counting stops one row past the page: enough to offer a next page, never the whole table.
@@ -103,23 +92,23 @@ def test_the_list_costs_the_same_queries_whatever_the_rows_and_never_counts_them
     assert 'href="?p=2"' in response.content.decode()
 
     with django_assert_num_queries(7):
-        assert row_count(client.get(LIST, {"p": "2"})) == 12
+        assert row_count(manager_client.get(LIST, {"p": "2"})) == 12
     with django_assert_num_queries(7):
-        client.get(LIST, {"status__exact": "pending"})
+        manager_client.get(LIST, {"status__exact": "pending"})
     with django_assert_num_queries(7):
-        client.get(LIST, {"q": "nobody@example.com"})
+        manager_client.get(LIST, {"q": "nobody@example.com"})
     with django_assert_num_queries(8):  # the ticket first, then its rows
-        client.get(LIST, {"q": "123456"})
+        manager_client.get(LIST, {"q": "123456"})
 
 
-def test_the_detail_page_shows_the_whole_row(client, manager, django_assert_num_queries):
+def test_the_detail_page_shows_the_whole_row(manager_client, django_assert_num_queries):
     notification = NotificationFactory(
         status=Notification.Status.FAILED, attempts=2, last_error="451 Try again later"
     )
-    client.get(LIST)  # the first request of a process also reads the service calendar
+    manager_client.get(LIST)  # the first request of a process also reads the service calendar
 
     with django_assert_num_queries(8):
-        response = client.get(
+        response = manager_client.get(
             reverse("admin:notifications_notification_change", args=[notification.pk])
         )
 
@@ -130,7 +119,7 @@ def test_the_detail_page_shows_the_whole_row(client, manager, django_assert_num_
 
 
 def test_resend_action_sends_a_failed_notification_again(
-    client, manager, django_capture_on_commit_callbacks
+    manager_client, django_capture_on_commit_callbacks
 ):
     failed = NotificationFactory(
         status=Notification.Status.FAILED, attempts=1, last_error="554 Rejected"
@@ -138,7 +127,7 @@ def test_resend_action_sends_a_failed_notification_again(
     other = NotificationFactory(status=Notification.Status.FAILED, attempts=1)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
+        response = manager_client.post(
             LIST,
             {"action": "resend", "_selected_action": [failed.pk], "index": 0},
             follow=True,
@@ -156,23 +145,16 @@ def test_resend_action_sends_a_failed_notification_again(
     assert other.status == Notification.Status.FAILED
 
 
-def test_staff_cannot_add_or_delete_rows(client, manager):
+def test_staff_cannot_add_or_delete_rows(manager_client):
     notification = NotificationFactory()
 
-    assert client.get(reverse("admin:notifications_notification_add")).status_code == 403
+    assert manager_client.get(reverse("admin:notifications_notification_add")).status_code == 403
     delete = reverse("admin:notifications_notification_delete", args=[notification.pk])
-    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert manager_client.post(delete, {"post": "yes"}).status_code == 403
     assert Notification.objects.filter(pk=notification.pk).exists()
 
 
 # Operators -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def operator(client):
-    user = staff_with_role(OPERATORS, "luca")
-    client.force_login(user)
-    return user
 
 
 def bounced(**kwargs) -> Notification:
@@ -185,11 +167,13 @@ def bounced(**kwargs) -> Notification:
     )
 
 
-def test_operators_read_the_log_and_see_why_a_message_bounced(client, operator):
+def test_operators_read_the_log_and_see_why_a_message_bounced(operator_client):
     failed = bounced()
 
-    listing = client.get(LIST)
-    detail = client.get(reverse("admin:notifications_notification_change", args=[failed.pk]))
+    listing = operator_client.get(LIST)
+    detail = operator_client.get(
+        reverse("admin:notifications_notification_change", args=[failed.pk])
+    )
 
     assert listing.status_code == detail.status_code == 200
     for page in (listing.content.decode(), detail.content.decode()):
@@ -201,16 +185,16 @@ def test_operators_read_the_log_and_see_why_a_message_bounced(client, operator):
 
 
 def test_operators_cannot_resend_or_change_a_row(
-    client, operator, django_capture_on_commit_callbacks
+    operator_client, django_capture_on_commit_callbacks
 ):
     failed = bounced()
     change = reverse("admin:notifications_notification_change", args=[failed.pk])
 
     with django_capture_on_commit_callbacks(execute=True):
-        listed = client.post(
+        listed = operator_client.post(
             LIST, {"action": "resend", "_selected_action": [failed.pk], "index": 0}
         )
-        changed = client.post(change, {"status": "pending", "last_error": ""})
+        changed = operator_client.post(change, {"status": "pending", "last_error": ""})
 
     assert listed.status_code == 200
     assert changed.status_code == 403
@@ -239,7 +223,7 @@ def ticket_page(ticket) -> str:
     return reverse("admin:tickets_ticket_change", args=[ticket.pk])
 
 
-def test_the_ticket_page_shows_each_email_with_its_status_and_error(client, operator):
+def test_the_ticket_page_shows_each_email_with_its_status_and_error(operator_client):
     ticket = TicketFactory()
     sent = NotificationFactory(
         ticket=ticket,
@@ -250,7 +234,7 @@ def test_the_ticket_page_shows_each_email_with_its_status_and_error(client, oper
     failed = bounced(ticket=ticket)
     NotificationFactory(recipient="someone-else@example.com")  # another ticket's
 
-    response = client.get(ticket_page(ticket))
+    response = operator_client.get(ticket_page(ticket))
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -267,33 +251,35 @@ def test_the_ticket_page_shows_each_email_with_its_status_and_error(client, oper
     log = reverse("admin:notifications_notification_changelist") + f"?q={ticket.number}"
     assert log in section
     # The link leads to exactly this ticket's e-mails.
-    found = client.get(log).context["cl"].result_list
+    found = operator_client.get(log).context["cl"].result_list
     assert {n.pk for n in found} == {sent.pk, failed.pk}
 
 
 def test_the_ticket_page_costs_the_same_queries_with_one_email_or_many(
-    client, operator, django_assert_num_queries
+    operator_client, django_assert_num_queries
 ):
     ticket = TicketFactory()
     bounced(ticket=ticket)
-    client.get(ticket_page(ticket))  # the first request of a process also reads the calendar
+    operator_client.get(
+        ticket_page(ticket)
+    )  # the first request of a process also reads the calendar
 
     with CaptureQueriesContext(connection) as one:
-        client.get(ticket_page(ticket))
+        operator_client.get(ticket_page(ticket))
     for n in range(30):
         NotificationFactory(ticket=ticket, recipient=f"copy{n}@example.com")
     with django_assert_num_queries(len(one)):
-        page = client.get(ticket_page(ticket)).content.decode()
+        page = operator_client.get(ticket_page(ticket)).content.decode()
 
     section = page[page.index('class="ticket-emails"') :]
     assert section.count("<tr>") == 1 + 20
     assert "Only the latest 20 are shown." in section
 
 
-def test_the_ticket_page_without_emails_says_so(client, operator):
+def test_the_ticket_page_without_emails_says_so(operator_client):
     ticket = TicketFactory()
 
-    page = client.get(ticket_page(ticket)).content.decode()
+    page = operator_client.get(ticket_page(ticket)).content.decode()
 
     assert "No e-mail has been sent about this ticket." in page
 

@@ -5,8 +5,7 @@ import pytest
 from notifications.emails import _mail_domain
 from notifications.models import Notification
 from tests.conftest import ticket_submit
-from tests.core.factories import TermsVersionFactory
-from tests.customers.factories import CustomerFactory, StaffFactory, UnitFactory
+from tests.customers.factories import CustomerFactory, UnitFactory
 from tests.notifications.live import wait_until
 from tickets import services as tickets_services
 from tickets.models import Ticket
@@ -56,15 +55,6 @@ def assert_each_exactly_once(sink):
     assert not Notification.objects.exclude(
         status__in=[Notification.Status.SENT, Notification.Status.FAILED]
     ).exists()
-
-
-@pytest.fixture
-def world(service_open):
-    terms = TermsVersionFactory()
-    customer = CustomerFactory(language="en")
-    unit = UnitFactory(customer=customer)
-    operator = StaffFactory(email="operator@example.com")
-    return {"terms": terms, "customer": customer, "unit": unit, "operator": operator}
 
 
 def submit(world, **kwargs) -> Ticket:

@@ -12,8 +12,6 @@ import time
 import pytest
 
 from notifications.models import Notification
-from tests.core.factories import TermsVersionFactory
-from tests.customers.factories import CustomerFactory, StaffFactory, UnitFactory
 from tests.notifications.live import Beat, Worker, wait_until
 from tests.notifications.test_live import assert_each_exactly_once, expected_ids, submit
 from tests.production.stack import production_env
@@ -46,17 +44,6 @@ def shipped(live_database, own_redis, smtp_sink, tmp_path, run_process):
 
     run_process(Beat(env=env, log_path=tmp_path / "beat.log"))
     return worker
-
-
-@pytest.fixture
-def world(service_open):
-    customer = CustomerFactory(language="en")
-    return {
-        "terms": TermsVersionFactory(),
-        "customer": customer,
-        "unit": UnitFactory(customer=customer),
-        "operator": StaffFactory(email="operator@example.com"),
-    }
 
 
 def test_a_message_held_by_a_dead_worker_is_delivered_again_within_90_s(

@@ -20,7 +20,6 @@ from notifications.models import Notification
 from notifications.services import notifications_resend
 from notifications.tasks import notifications_sweep
 from tests.conftest import ticket_submit
-from tests.customers.factories import StaffFactory
 from tests.notifications.factories import NotificationFactory
 from tickets import services as tickets_services
 from tickets.models import Ticket, TicketEvent
@@ -43,12 +42,8 @@ def on_commit(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def operator(db):
-    return StaffFactory(email="operator@example.com")
-
-
-@pytest.fixture
-def ticket(customer, unit, terms, service_open, on_commit):
+def submitted_ticket(customer, unit, terms, service_open, on_commit):
+    """A ticket submitted through the service, its receipt sent and cleared from the outbox."""
     with on_commit():
         ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
     mail.outbox.clear()
@@ -56,12 +51,12 @@ def ticket(customer, unit, terms, service_open, on_commit):
 
 
 @pytest.fixture
-def taken(ticket, operator, on_commit):
+def taken(submitted_ticket, operator, on_commit):
     with on_commit():
-        tickets_services.ticket_take(ticket=ticket, operator=operator)
+        tickets_services.ticket_take(ticket=submitted_ticket, operator=operator)
     mail.outbox.clear()
-    ticket.refresh_from_db()
-    return ticket
+    submitted_ticket.refresh_from_db()
+    return submitted_ticket
 
 
 def html_of(message) -> str:
@@ -93,12 +88,12 @@ def test_submission_sends_the_receipt_with_the_number(
     assert notification.recipient_kind == Notification.RecipientKind.CUSTOMER
 
 
-def test_taking_in_charge_tells_the_customer(ticket, operator, on_commit):
+def test_taking_in_charge_tells_the_customer(submitted_ticket, operator, on_commit):
     with on_commit():
-        tickets_services.ticket_take(ticket=ticket, operator=operator)
+        tickets_services.ticket_take(ticket=submitted_ticket, operator=operator)
 
     [message] = mail.outbox
-    assert message.to == [ticket.customer.user.email]
+    assert message.to == [submitted_ticket.customer.user.email]
     assert "taken in charge" in message.subject
     assert "taken your request in charge" in message.body
 
@@ -119,10 +114,14 @@ def test_reply_that_changes_the_status_sends_one_message_saying_both(taken, oper
     assert sorted(notification.events.values_list("kind", flat=True)) == ["message", "status"]
 
 
-def test_reply_on_an_unassigned_ticket_tells_the_take_then_the_reply(ticket, operator, on_commit):
+def test_reply_on_an_unassigned_ticket_tells_the_take_then_the_reply(
+    submitted_ticket, operator, on_commit
+):
     # ticket_reply_staff takes the ticket in its own transaction first: two updates.
     with on_commit():
-        tickets_services.ticket_reply_staff(ticket=ticket, operator=operator, body="Hello.")
+        tickets_services.ticket_reply_staff(
+            ticket=submitted_ticket, operator=operator, body="Hello."
+        )
 
     assert ["taken in charge" in m.subject for m in mail.outbox] == [True, False]
     assert "Hello." in mail.outbox[1].body
@@ -204,10 +203,10 @@ def test_customer_reply_tells_the_operator_once(taken, operator, on_commit):
     assert f"/admin/tickets/ticket/{taken.pk}/change/" in message.body
 
 
-def test_customer_reply_on_an_unassigned_ticket_sends_nothing(ticket, on_commit):
+def test_customer_reply_on_an_unassigned_ticket_sends_nothing(submitted_ticket, on_commit):
     with on_commit():
         tickets_services.ticket_reply_customer(
-            ticket=ticket, customer=ticket.customer, body="Any news?"
+            ticket=submitted_ticket, customer=submitted_ticket.customer, body="Any news?"
         )
 
     assert mail.outbox == []
@@ -269,17 +268,17 @@ def test_messages_are_in_the_ticket_language(customer, unit, terms, service_open
     assert message.subject == expected
 
 
-def test_message_links_to_the_ticket_and_has_stable_headers(ticket, operator, on_commit):
+def test_message_links_to_the_ticket_and_has_stable_headers(submitted_ticket, operator, on_commit):
     with on_commit():
-        tickets_services.ticket_take(ticket=ticket, operator=operator)
+        tickets_services.ticket_take(ticket=submitted_ticket, operator=operator)
 
     [message] = mail.outbox
-    link = f"{BASE}/tickets/{ticket.number}/"
+    link = f"{BASE}/tickets/{submitted_ticket.number}/"
     assert link in message.body
     assert f'href="{link}"' in html_of(message)
     notification = Notification.objects.get(event__kind=TicketEvent.Kind.ASSIGNED)
     assert message.extra_headers["Message-ID"].startswith(f"<notification.{notification.pk}.")
-    assert message.extra_headers["X-Ticket-Number"] == str(ticket.number)
+    assert message.extra_headers["X-Ticket-Number"] == str(submitted_ticket.number)
 
 
 def test_no_secret_appears_in_any_message(settings, taken, operator, on_commit):
@@ -305,10 +304,10 @@ def test_no_secret_appears_in_any_message(settings, taken, operator, on_commit):
 
 
 def test_the_row_is_written_with_the_update_and_handed_over_only_after_commit(
-    ticket, operator, django_capture_on_commit_callbacks
+    submitted_ticket, operator, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        tickets_services.ticket_take(ticket=ticket, operator=operator)
+        tickets_services.ticket_take(ticket=submitted_ticket, operator=operator)
 
     notification = Notification.objects.get(event__kind=TicketEvent.Kind.ASSIGNED)
     assert notification.status == Notification.Status.PENDING
@@ -320,10 +319,10 @@ def test_the_row_is_written_with_the_update_and_handed_over_only_after_commit(
     assert notification.status == Notification.Status.SENT
 
 
-def test_rolled_back_update_leaves_no_notification(ticket, operator, on_commit):
+def test_rolled_back_update_leaves_no_notification(submitted_ticket, operator, on_commit):
     def take_then_fail():
         with transaction.atomic():
-            tickets_services.ticket_take(ticket=ticket, operator=operator)
+            tickets_services.ticket_take(ticket=submitted_ticket, operator=operator)
             raise RuntimeError
 
     with on_commit(), pytest.raises(RuntimeError):
@@ -334,7 +333,7 @@ def test_rolled_back_update_leaves_no_notification(ticket, operator, on_commit):
 
 
 def test_broker_down_keeps_the_update_and_the_sweeper_sends_it_once(
-    monkeypatch, ticket, operator, on_commit, caplog
+    monkeypatch, submitted_ticket, operator, on_commit, caplog
 ):
     from notifications.tasks import notification_send_task
 
@@ -344,10 +343,10 @@ def test_broker_down_keeps_the_update_and_the_sweeper_sends_it_once(
     with monkeypatch.context() as patch:
         patch.setattr(notification_send_task, "apply_async", down)
         with on_commit():
-            tickets_services.ticket_take(ticket=ticket, operator=operator)
+            tickets_services.ticket_take(ticket=submitted_ticket, operator=operator)
 
-    ticket.refresh_from_db()
-    assert ticket.status == Ticket.Status.TAKEN
+    submitted_ticket.refresh_from_db()
+    assert submitted_ticket.status == Ticket.Status.TAKEN
     notification = Notification.objects.get(event__kind=TicketEvent.Kind.ASSIGNED)
     assert notification.status == Notification.Status.PENDING
     assert mail.outbox == []
@@ -480,7 +479,7 @@ def test_resend_sends_a_failed_notification_again(on_commit):
 
 
 def test_embedded_default_keeps_a_temporary_failure_pending_for_the_sweep_command(
-    settings, monkeypatch, ticket, operator, on_commit
+    settings, monkeypatch, submitted_ticket, operator, on_commit
 ):
     settings.NOTIFICATIONS_RETRY_BACKOFF = 0
     # Eager Celery (no Redis): the same task runs inline; a 4xx leaves the row pending.
@@ -488,10 +487,10 @@ def test_embedded_default_keeps_a_temporary_failure_pending_for_the_sweep_comman
     with monkeypatch.context() as patch:
         patch.setattr(delivery, "get_connection", lambda **kw: RefusingConnection(error))
         with on_commit():
-            tickets_services.ticket_take(ticket=ticket, operator=operator)
+            tickets_services.ticket_take(ticket=submitted_ticket, operator=operator)
 
-    ticket.refresh_from_db()
-    assert ticket.status == Ticket.Status.TAKEN
+    submitted_ticket.refresh_from_db()
+    assert submitted_ticket.status == Ticket.Status.TAKEN
     notification = Notification.objects.get(event__kind=TicketEvent.Kind.ASSIGNED)
     assert (notification.status, notification.attempts) == (Notification.Status.PENDING, 1)
     assert "451" in notification.last_error

@@ -44,7 +44,7 @@ ALWAYS_OPEN = {"HOLIDAYS_COUNTRY": "", "SERVICE_GATE_OUTSIDE_HOURS": "false"}
 
 
 @pytest.fixture
-def stack(live_database, own_redis, smtp_sink, tmp_path, run_process):
+def outage_stack(live_database, own_redis, smtp_sink, tmp_path, run_process):
     """gunicorn, a worker and beat on the production settings, all on this test's Redis."""
     env = production_env(
         database_url=live_database,
@@ -63,7 +63,8 @@ def stack(live_database, own_redis, smtp_sink, tmp_path, run_process):
 
 
 @pytest.fixture
-def world():
+def operator_ticket():
+    """A ticket an operator has taken, with its customer's unit and the terms in force."""
     terms = TermsVersionFactory()
     unit = UnitFactory(customer=CustomerFactory(language="en"))
     operator = staff_with_role(OPERATORS, "giulia")
@@ -138,10 +139,10 @@ def mend_redis(server, fault: str) -> None:
 
 @pytest.mark.parametrize("fault", ["killed", "frozen"])
 def test_a_redis_outage_under_load_degrades_the_portal_and_loses_no_email(
-    stack, world, own_redis, smtp_sink, capsys, fault
+    outage_stack, operator_ticket, own_redis, smtp_sink, capsys, fault
 ):
-    url, ticket = stack["web"].url, world["ticket"]
-    customer = world["unit"].customer
+    url, ticket = outage_stack["web"].url, operator_ticket["ticket"]
+    customer = operator_ticket["unit"].customer
     detail = f"/tickets/{ticket.number}/"
     admin_page = f"/admin/tickets/ticket/{ticket.pk}/change/"
     # Log in the customers and the operator, and let the e-mails of before the outage go out.
@@ -149,7 +150,9 @@ def test_a_redis_outage_under_load_degrades_the_portal_and_loses_no_email(
     for browser in browsers:
         assert browser.log_in(customer.code, PASSWORD).url.rstrip("/") == url
     desk = PortalClient(url)
-    signed_in = desk.log_in(world["operator"].username, PASSWORD, path="/admin/login/?next=/admin/")
+    signed_in = desk.log_in(
+        operator_ticket["operator"].username, PASSWORD, path="/admin/login/?next=/admin/"
+    )
     assert signed_in.url == f"{url}/admin/"
     asked = desk.submit(reverse("tickets_admin:remote-access", args=[ticket.pk]), {})
     assert asked.status_code == 200
@@ -187,8 +190,8 @@ def test_a_redis_outage_under_load_degrades_the_portal_and_loses_no_email(
             lambda: browser.submit(
                 "/tickets/new/",
                 ticket_post_data(
-                    world["unit"],
-                    world["terms"],
+                    operator_ticket["unit"],
+                    operator_ticket["terms"],
                     subject="Opened without Redis",
                     confirm_new_problem="on",  # the unit has a ticket open already
                 ),
@@ -255,10 +258,10 @@ def test_a_redis_outage_under_load_degrades_the_portal_and_loses_no_email(
     back_at, back_wall = time.monotonic(), time.time()
 
     def all_delivered() -> bool:
-        stack["worker"].supervise()  # a restart policy, as deployed
-        if stack["beat"].process.poll() is not None:
-            stack["beat"].stop()
-            stack["beat"].start()
+        outage_stack["worker"].supervise()  # a restart policy, as deployed
+        if outage_stack["beat"].process.poll() is not None:
+            outage_stack["beat"].stop()
+            outage_stack["beat"].start()
         delivered = {r.message_id for r in smtp_sink.handler.snapshot()}
         return delivered >= expected_ids()
 
@@ -266,7 +269,7 @@ def test_a_redis_outage_under_load_degrades_the_portal_and_loses_no_email(
         all_delivered,
         timeout=TIMEOUT + 60,
         what="the e-mails of the outage",
-        detail=lambda: f"{stack['worker'].log_tail()}\n{stack['beat'].log_tail()}",
+        detail=lambda: f"{outage_stack['worker'].log_tail()}\n{outage_stack['beat'].log_tail()}",
     )
     delivered_after = max(r.at for r in smtp_sink.handler.snapshot()) - back_wall
     wait_until(lambda: health(url) == {"status": "ok"}, timeout=10, what="health to be ok")

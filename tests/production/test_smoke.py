@@ -27,7 +27,7 @@ TIMEOUT = 60
 
 
 @pytest.fixture
-def stack(start_gunicorn, start_nginx, smtp_sink, tmp_path, run_process):
+def shipped_stack(start_gunicorn, start_nginx, smtp_sink, tmp_path, run_process):
     """The whole production stack on this test's database; stopped whatever happens."""
     web = start_gunicorn(
         email_url=smtp_sink.url,
@@ -66,8 +66,8 @@ def messages_to(sink, address: str):
     return [r for r in sink.handler.snapshot() if address in r.recipients]
 
 
-def test_customer_and_operator_on_the_shipped_stack_lose_and_repeat_no_email(stack):
-    sink, url = stack["sink"], stack["url"]
+def test_customer_and_operator_on_the_shipped_stack_lose_and_repeat_no_email(shipped_stack):
+    sink, url = shipped_stack["sink"], shipped_stack["url"]
     terms = TermsVersionFactory()
     unit = UnitFactory(customer=CustomerFactory(language="en"))
     customer = unit.customer
@@ -90,7 +90,7 @@ def test_customer_and_operator_on_the_shipped_stack_lose_and_repeat_no_email(sta
     assert answer.url.endswith(f"/tickets/{ticket.number}/")
     assert f"#{ticket.number}" in answer.text
     stored = Attachment.objects.get(ticket=ticket)
-    assert (Path(stack["media"]["PRIVATE_MEDIA_ROOT"]) / stored.file.name).is_file()
+    assert (Path(shipped_stack["media"]["PRIVATE_MEDIA_ROOT"]) / stored.file.name).is_file()
 
     # An operator answers it in the admin.
     desk = PortalClient(url)
@@ -114,7 +114,7 @@ def test_customer_and_operator_on_the_shipped_stack_lose_and_repeat_no_email(sta
         lambda: delivered(sink, ticket) >= expected_ids(ticket),
         timeout=TIMEOUT,
         what="the receipt and the answer",
-        detail=stack["worker"].log_tail,
+        detail=shipped_stack["worker"].log_tail,
     )
     bodies = [r.message.get_body(("plain",)).get_content() for r in messages_to(sink, email)]
     assert all(f"#{ticket.number}" in r.subject for r in messages_to(sink, email))
@@ -130,14 +130,14 @@ def test_customer_and_operator_on_the_shipped_stack_lose_and_repeat_no_email(sta
         {"_ticket_action": "reply", "reply-body": "Any news?", "reply-visibility": "public"},
     )
     wait_until(sink.handler.holding.is_set, timeout=TIMEOUT, what="the sink to hold a message")
-    stack["worker"].kill()
+    shipped_stack["worker"].kill()
     wait_until(sink.handler.abandoned.is_set, timeout=TIMEOUT, what="the server to see it die")
     sink.handler.release.set()
     desk.submit(
         f"/admin/tickets/ticket/{ticket.pk}/change/",
         {"_ticket_action": "reply", "reply-body": "Closing soon.", "reply-visibility": "public"},
     )
-    stack["worker"].start()
+    shipped_stack["worker"].start()
 
     wait_until(
         lambda: (
@@ -146,7 +146,7 @@ def test_customer_and_operator_on_the_shipped_stack_lose_and_repeat_no_email(sta
         ),
         timeout=TIMEOUT,
         what="every e-mail, after the worker's death",
-        detail=stack["worker"].log_tail,
+        detail=shipped_stack["worker"].log_tail,
     )
     wait_until(
         lambda: not Notification.objects.exclude(status=Notification.Status.SENT).exists(),

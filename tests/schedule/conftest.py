@@ -4,8 +4,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.cache import cache
 
-from tests.core.factories import TermsVersionFactory
-
 ROME = ZoneInfo("Europe/Rome")
 
 
@@ -20,9 +18,3 @@ def _fresh_calendar_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def terms(db):
-    """Terms in force since long before the instants these tests travel to."""
-    return TermsVersionFactory(effective_from=rome(2020, 1, 1))

@@ -11,19 +11,12 @@ from django.urls import reverse
 from schedule.gate import ServiceState, service_status
 from schedule.models import Closure, Maintenance, Notice, ServiceHours
 from schedule.services import closure_save, maintenance_save, notice_save
-from tests.customers.factories import StaffFactory
 from tests.schedule.conftest import rome
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = rome(2025, 11, 24, 9, 0)  # a Monday, service open
-
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(StaffFactory(is_superuser=True))
-    return client
 
 
 def maintenance_form(start, hours=2, urgent=False):

@@ -44,16 +44,26 @@ def test_service_time_between_default_calendar(start, end, expected):
 
 
 @pytest.mark.django_db
-def test_service_time_skips_closures_spanning_a_weekend_and_maintenance():
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # Thu 6 17:00 -> Tue 11 09:00: one hour on Thursday, half an hour on Tuesday.
+        pytest.param(
+            rome(2025, 11, 6, 17, 0),
+            rome(2025, 11, 11, 9, 0),
+            90 * M,
+            id="closure Friday to Monday",
+        ),
+        # Wednesday 12: eight hours less the 10:00-11:00 maintenance.
+        pytest.param(
+            rome(2025, 11, 12, 0, 0), rome(2025, 11, 13, 0, 0), 7 * H, id="maintenance window"
+        ),
+    ],
+)
+def test_service_time_skips_closures_spanning_a_weekend_and_maintenance(start, end, expected):
     ClosureFactory(first_day=date(2025, 11, 7), last_day=date(2025, 11, 10))
     MaintenanceFactory(starts_at=rome(2025, 11, 12, 10, 0), ends_at=rome(2025, 11, 12, 11, 0))
-    # Thu 6 17:00 -> Tue 11 09:00: one hour on Thursday, half an hour on Tuesday.
-    assert service_time_between(start=rome(2025, 11, 6, 17, 0), end=rome(2025, 11, 11, 9, 0)) == (
-        90 * M
-    )
-    assert service_time_between(start=rome(2025, 11, 12, 0, 0), end=rome(2025, 11, 13, 0, 0)) == (
-        7 * H
-    )
+    assert service_time_between(start=start, end=end) == expected
 
 
 @pytest.mark.django_db
@@ -67,10 +77,19 @@ def test_recurring_closure_repeats_in_later_years_and_across_the_year_end():
 
 
 @pytest.mark.django_db
-def test_next_opening_after_the_summer_time_sundays_is_in_local_time():
-    assert service_next_opening(at=rome(2025, 3, 30, 10, 0)) == rome(2025, 3, 31, 8, 30)
-    assert service_next_opening(at=rome(2025, 3, 30, 10, 0)).astimezone(UTC).hour == 6
-    assert service_next_opening(at=rome(2025, 10, 26, 10, 0)).astimezone(UTC).hour == 7
+@pytest.mark.parametrize(
+    ("at", "opening", "utc_hour"),
+    [
+        # 08:30 in summer time (UTC+2) is 06:30 UTC; in winter time (UTC+1), 07:30 UTC.
+        pytest.param(rome(2025, 3, 30, 10, 0), rome(2025, 3, 31, 8, 30), 6, id="spring forward"),
+        pytest.param(rome(2025, 10, 26, 10, 0), rome(2025, 10, 27, 8, 30), 7, id="fall back"),
+    ],
+)
+def test_next_opening_after_the_summer_time_sundays_is_in_local_time(at, opening, utc_hour):
+    found = service_next_opening(at=at)
+    assert found == opening
+    assert (found.hour, found.minute) == (8, 30)  # in the service zone, not UTC
+    assert found.astimezone(UTC).hour == utc_hour
 
 
 # Hypothesis ---------------------------------------------------------------------------------------

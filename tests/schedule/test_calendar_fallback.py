@@ -27,26 +27,10 @@ pytestmark = pytest.mark.django_db
 CALENDAR_QUERIES = 4  # hours, closures, maintenance, notices
 
 
-@pytest.fixture
-def redis_cache(settings, own_redis):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "core.cache.ResilientRedisCache",
-            "LOCATION": own_redis.url,
-            "OPTIONS": {
-                "RETRY_AFTER": 0.3,
-                "socket_timeout": 0.2,
-                "socket_connect_timeout": 0.2,
-            },
-        }
-    }
-    settings.CALENDAR_FALLBACK_SECONDS = 30
-    return own_redis
-
-
 @pytest.fixture(autouse=True)
-def clock(monkeypatch):
+def clock(monkeypatch, settings):
     """This process's copies of the calendar start empty, on a clock the test moves."""
+    settings.CALENDAR_FALLBACK_SECONDS = 30  # the steps the tests move the clock by
     monkeypatch.setattr(snapshot, "_memo", {})
     monkeypatch.setattr(snapshot, "_outage", snapshot._Outage())
     now = {"t": 1000.0}

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.conftest import make_image, ticket_post_data
+from tests.conftest import make_image, ticket_post_data, ticket_submit
 from tests.customers.factories import StaffFactory
 from tests.schedule.conftest import rome
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
@@ -132,6 +132,35 @@ def test_reply_refused_on_a_holiday_keeps_text_and_files(client, terms):
     assert "It opens again on Monday 29 December 2025, 08:30." in page
     assert Attachment.objects.get(ticket__isnull=True).original_name == "log.png"
     assert ticket.events.count() == 1
+
+
+def test_reply_refused_during_a_closure_keeps_good_files_for_the_retry(
+    client, customer, unit, terms
+):
+    ClosureFactory(
+        title_en="Stocktaking", first_day=date(2025, 11, 26), last_day=date(2025, 11, 26)
+    )
+    with time_machine.travel(rome(2025, 11, 25, 10, 0), tick=False):
+        ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
+    client.force_login(customer.user)
+    url = reverse("tickets:reply", args=[ticket.number])
+
+    with time_machine.travel(rome(2025, 11, 26, 17, 0), tick=False):
+        response = client.post(
+            url, {"body": "x", "files": [make_image("a.png"), make_image("b.png")]}
+        )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The company is closed (Stocktaking): there is no support service." in page
+    assert "It opens again on Thursday 27 November 2025, 08:30." in page
+    staged = list(Attachment.objects.filter(ticket__isnull=True).order_by("original_name"))
+    assert [a.original_name for a in staged] == ["a.png", "b.png"]
+    assert not ticket.events.filter(kind="message").exists()
+
+    with time_machine.travel(rome(2025, 11, 27, 8, 30), tick=False):
+        response = client.post(url, {"body": "x", "staged": [staged[0].pk]})
+    assert response.status_code == 302
+    assert list(ticket.attachments.values_list("original_name", flat=True)) == ["a.png"]
 
 
 def test_notices_are_banners_on_every_page_for_visitors_and_customers(client, customer):

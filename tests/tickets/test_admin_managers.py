@@ -2,7 +2,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from core.roles import MANAGERS, OPERATORS
+from core.roles import OPERATORS
 from customers.models import Unit
 from tests.core.factories import staff_with_role
 from tests.customers.factories import CustomerFactory, UnitFactory
@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 CUSTOMERS = reverse("admin:customers_customer_changelist")
 UNITS = reverse("admin:customers_unit_changelist")
 PRODUCTS = reverse("admin:products_product_changelist")
-
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(staff_with_role(MANAGERS, "giulia"))
-    return client
 
 
 def test_manager_suspends_a_customer_with_a_reason_and_the_portal_tells_it(

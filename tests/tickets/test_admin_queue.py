@@ -1,5 +1,5 @@
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from core.admin_pagination import NoCountPaginator
 from core.roles import OPERATORS
+from schedule.models import ServiceHours
 from tests.core.factories import staff_with_role
 from tests.products.factories import ProductFactory
+from tests.schedule.factories import ServiceHoursFactory
 from tests.tickets.factories import TicketFactory
 from tickets.desk.admin import TicketAdmin
 from tickets.models import Ticket
@@ -21,17 +23,7 @@ from tickets.models import Ticket
 pytestmark = pytest.mark.django_db
 
 QUEUE = reverse("admin:tickets_ticket_changelist")
-
-
-@pytest.fixture
-def operator(db):
-    return staff_with_role(OPERATORS, "luca")
-
-
-@pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
-    return client
+ROME = ZoneInfo("Europe/Rome")
 
 
 def numbers(response) -> list[int]:
@@ -65,16 +57,16 @@ def test_queue_lists_open_tickets_oldest_first(operator_client):
     assert older.serial_number in page
 
 
-def test_queue_filters_closed_and_all(operator_client):
-    open_ticket = ticket_at(10)
-    done = closed(ticket_at(20))
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("closed", ["done"]), ("new", ["open"]), ("all", ["done", "open"])],
+)
+def test_queue_filters_closed_and_all(operator_client, status, expected):
+    tickets = {"open": ticket_at(10), "done": closed(ticket_at(20))}
 
-    assert numbers(operator_client.get(QUEUE, {"status": "closed"})) == [done.number]
-    assert numbers(operator_client.get(QUEUE, {"status": "new"})) == [open_ticket.number]
-    assert numbers(operator_client.get(QUEUE, {"status": "all"})) == [
-        done.number,
-        open_ticket.number,
-    ]
+    response = operator_client.get(QUEUE, {"status": status})
+
+    assert numbers(response) == [tickets[name].number for name in expected]
 
 
 def test_queue_filters_mine_unassigned_operator_and_product(operator_client, operator):
@@ -119,21 +111,23 @@ def test_queue_search_finds_closed_tickets_and_survives_odd_input(operator_clien
         assert numbers(response) == []
 
 
-def test_queue_shows_waiting_time_in_service_hours(operator_client, monkeypatch):
-    calls = []
+def waiting_column(response) -> list[str]:
+    return re.findall(r'<td class="field-waiting">([^<]*)</td>', response.content.decode())
 
-    def fake_service_time(*, start, end):
-        calls.append((start, end))
-        return timedelta(hours=3, minutes=7)
 
-    monkeypatch.setattr("tickets.desk.queue.service_time_between", fake_service_time)
-    ticket = ticket_at(60 * 24 * 3)
+def test_queue_shows_waiting_time_in_the_service_hours_of_the_calendar(operator_client):
+    # The managers' hours replace the initial ones: Monday to Friday, 09:00-18:00.
+    ServiceHours.objects.all().delete()
+    for weekday in range(5):
+        ServiceHoursFactory(weekday=weekday, opens_at=time(9, 0), closes_at=time(18, 0))
+    TicketFactory(received_at=datetime(2026, 10, 9, 17, 0, tzinfo=ROME))  # a Friday
 
-    response = operator_client.get(QUEUE)
+    with time_machine.travel(datetime(2026, 10, 12, 10, 0, tzinfo=ROME), tick=False):  # Monday
+        response = operator_client.get(QUEUE)
 
-    assert "3 h 07 min" in response.content.decode()
-    assert calls[0][0] == ticket.received_at
-    assert calls[0][1] - timezone.now() < timedelta(minutes=1)
+    # Friday 17:00-18:00 (1 h) + the weekend (0) + Monday 09:00-10:00 (1 h) = 2 h. The initial
+    # hours (08:30-12:30, 14:00-18:00) would give 1 h + 1 h 30 min.
+    assert waiting_column(response) == ["2 h 00 min"]
 
 
 def test_queue_pages_without_counting_the_table(operator_client):
@@ -187,18 +181,16 @@ def test_paginator_count_is_bounded_by_the_next_row():
 def test_queue_counts_waiting_time_in_service_hours_of_the_real_calendar(operator_client):
     # Service hours Mon-Fri 08:30-12:30 and 14:00-18:00; now is Monday 16 March 2026, 09:00.
     cache.clear()
-    rome = ZoneInfo("Europe/Rome")
     received = {
-        "thursday noon": datetime(2026, 3, 12, 12, 0, tzinfo=rome),  # 4 h 30 + 8 h + 30 min
-        "friday 17:00": datetime(2026, 3, 13, 17, 0, tzinfo=rome),  # 1 h + the weekend + 30 min
-        "saturday": datetime(2026, 3, 14, 10, 0, tzinfo=rome),  # only Monday's 30 min
-        "monday 08:45": datetime(2026, 3, 16, 8, 45, tzinfo=rome),  # 15 min
+        "thursday noon": datetime(2026, 3, 12, 12, 0, tzinfo=ROME),  # 4 h 30 + 8 h + 30 min
+        "friday 17:00": datetime(2026, 3, 13, 17, 0, tzinfo=ROME),  # 1 h + the weekend + 30 min
+        "saturday": datetime(2026, 3, 14, 10, 0, tzinfo=ROME),  # only Monday's 30 min
+        "monday 08:45": datetime(2026, 3, 16, 8, 45, tzinfo=ROME),  # 15 min
     }
     for at in received.values():
         TicketFactory(received_at=at)
 
-    with time_machine.travel(datetime(2026, 3, 16, 9, 0, tzinfo=rome), tick=False):
+    with time_machine.travel(datetime(2026, 3, 16, 9, 0, tzinfo=ROME), tick=False):
         response = operator_client.get(QUEUE)
 
-    rows = re.findall(r'<td class="field-waiting">([^<]*)</td>', response.content.decode())
-    assert rows == ["13 h 00 min", "1 h 30 min", "0 h 30 min", "0 h 15 min"]
+    assert waiting_column(response) == ["13 h 00 min", "1 h 30 min", "0 h 30 min", "0 h 15 min"]

@@ -7,10 +7,8 @@ from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
 
-from core.roles import OPERATORS
 from schedule import gate
 from tests.conftest import make_image
-from tests.core.factories import staff_with_role
 from tests.schedule.factories import ClosureFactory
 from tests.tickets.factories import TicketFactory
 from tickets.models import Attachment, Ticket, TicketEvent
@@ -18,21 +16,7 @@ from tickets.services import ticket_reply_customer, ticket_reply_staff
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def operator(db):
-    return staff_with_role(OPERATORS, "luca")
-
-
-@pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
-def ticket(db):
-    return TicketFactory()
+ROME = ZoneInfo("Europe/Rome")
 
 
 def page_url(ticket):
@@ -131,26 +115,27 @@ def test_an_empty_reply_shows_the_page_again_with_the_error(operator_client, tic
     assert not ticket.events.filter(kind=TicketEvent.Kind.MESSAGE).exists()
 
 
-def test_operator_reply_goes_through_while_the_service_is_closed(
-    operator_client, ticket, monkeypatch
-):
-    closed = gate.ServiceStatus(
-        state=gate.ServiceState.CLOSURE,
-        reason="Summer closure",
-        next_opening=None,
-        at=gate.timezone.now(),
-    )
-    monkeypatch.setattr(gate, "service_status", lambda *, at=None: closed)
-    with pytest.raises(gate.ServiceClosedError):
-        gate.require_service_open()
+def test_operator_reply_goes_through_while_the_service_is_closed(operator_client, operator):
+    # Tuesday 3 November 2026 at 10:00 is inside service hours: only the closure closes it.
+    moment = datetime(2026, 11, 3, 10, 0, tzinfo=ROME)
+    assert gate.service_status(at=moment).state == gate.ServiceState.OPEN
+    ClosureFactory(title_en="Stocktaking", first_day=date(2026, 11, 2), last_day=date(2026, 11, 6))
+    ticket = TicketFactory(received_at=moment - timedelta(days=1), language="en")
 
-    response = act(operator_client, ticket, "reply", body="Answer at 18:05.", visibility="public")
+    with time_machine.travel(moment, tick=False):
+        with pytest.raises(gate.ServiceClosedError) as refused:
+            ticket_reply_customer(ticket=ticket, customer=ticket.customer, body="Still broken.")
+        response = act(
+            operator_client, ticket, "reply", body="Answer during the closure.", visibility="public"
+        )
 
+    assert refused.value.status.state == gate.ServiceState.CLOSURE
+    assert "Stocktaking" in refused.value.status.reason
     assert response.status_code == 302
-    assert ticket.events.filter(kind=TicketEvent.Kind.MESSAGE, body="Answer at 18:05.").exists()
-
-
-ROME = ZoneInfo("Europe/Rome")
+    messages = ticket.events.filter(kind=TicketEvent.Kind.MESSAGE)
+    assert list(messages.values_list("body", "author")) == [
+        ("Answer during the closure.", operator.pk)
+    ]
 
 
 def _customer_is_refused(ticket) -> bool:

@@ -6,7 +6,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from schedule import gate
 from tests.conftest import make_image, stored_files, ticket_post_data, ticket_submit
 from tests.customers.factories import CustomerFactory, UnitFactory
 from tests.products.factories import DatabankFactory
@@ -245,29 +244,6 @@ def test_reply_refuses_bad_input_and_saves_nothing(
     assert message in response.content.decode()
     assert list(ticket.events.values_list("kind", flat=True)) == ["submitted"]
     assert stored_files(private_media) == []
-
-
-def test_reply_keeps_good_files_for_the_retry(customer_client, customer, unit, terms, monkeypatch):
-    ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
-    url = reverse("tickets:reply", args=[ticket.number])
-    closed = gate.ServiceStatus(
-        state=gate.ServiceState.CLOSURE,
-        reason="Closed today.",
-        next_opening=None,
-        at=gate.timezone.now(),
-    )
-    with monkeypatch.context() as patch:
-        patch.setattr(gate, "service_status", lambda *, at=None: closed)
-        response = customer_client.post(
-            url, {"body": "x", "files": [make_image("a.png"), make_image("b.png")]}
-        )
-    assert response.status_code == 400
-    assert "Closed today." in response.content.decode()
-    staged = list(Attachment.objects.filter(ticket__isnull=True).order_by("original_name"))
-    assert len(staged) == 2
-    response = customer_client.post(url, {"body": "x", "staged": [staged[0].pk]})
-    assert response.status_code == 302
-    assert list(ticket.attachments.values_list("original_name", flat=True)) == ["a.png"]
 
 
 def test_too_many_files_keep_nothing_for_the_retry(

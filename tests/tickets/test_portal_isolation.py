@@ -39,10 +39,10 @@ def test_another_customers_ticket_pages_are_404(customer_client, their_ticket):
     assert customer_client.get(reverse("tickets:detail", args=[number + 1000])).status_code == 404
 
 
-def test_another_customers_files_are_404(customer_client, their_ticket):
+@pytest.mark.parametrize("name", ["tickets:attachment", "tickets:attachment-thumbnail"])
+def test_another_customers_files_are_404(customer_client, their_ticket, name):
     attachment = their_ticket.attachments.get()
-    for name in ("tickets:attachment", "tickets:attachment-thumbnail"):
-        assert customer_client.get(reverse(name, args=[attachment.pk])).status_code == 404
+    assert customer_client.get(reverse(name, args=[attachment.pk])).status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_login_or_get_404_for_files(client, their_ticket):

@@ -28,25 +28,28 @@ def counter_value() -> int:
 # List -------------------------------------------------------------------------------------------
 
 
-def test_list_filters_open_closed_and_all(customer_client, customer):
-    opened = TicketFactory(customer=customer, subject="Still broken")
-    closed = TicketFactory(
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        pytest.param({"state": "open"}, {"Still broken"}, id="open"),
+        pytest.param({"state": "closed"}, {"Fixed long ago"}, id="closed"),
+        pytest.param({"state": "all"}, {"Still broken", "Fixed long ago"}, id="all"),
+        # The default is the open ones; an unknown state falls back to it.
+        pytest.param({}, {"Still broken"}, id="no state: open"),
+        pytest.param({"state": "x"}, {"Still broken"}, id="unknown state: open"),
+    ],
+)
+def test_list_filters_open_closed_and_all(customer_client, customer, query, shown):
+    TicketFactory(customer=customer, subject="Still broken")
+    TicketFactory(
         customer=customer, subject="Fixed long ago", status="closed", closed_at=timezone.now()
     )
     TicketFactory(subject="Someone else's")
 
-    def shown(state):
-        page = customer_client.get(LIST, {"state": state}).content.decode()
-        return {t.subject for t in (opened, closed) if t.subject in page}, page
+    page = customer_client.get(LIST, query).content.decode()
 
-    assert shown("open")[0] == {"Still broken"}
-    assert shown("closed")[0] == {"Fixed long ago"}
-    subjects, page = shown("all")
-    assert subjects == {"Still broken", "Fixed long ago"}
-    assert "Someone else&#x27;s" not in page
-    # The default is the open ones; an unknown state falls back to it.
-    assert "Fixed long ago" not in customer_client.get(LIST).content.decode()
-    assert "Fixed long ago" not in customer_client.get(LIST, {"state": "x"}).content.decode()
+    subjects = ("Still broken", "Fixed long ago", "Someone else&#x27;s")
+    assert {subject for subject in subjects if subject in page} == shown
 
 
 def test_list_searches_by_number_and_by_serial(customer_client, customer):
@@ -176,25 +179,29 @@ def test_create_for_the_databank_needs_no_unit(customer_client, customer, terms)
     assert (ticket.product, ticket.unit, ticket.serial_number) == (databank, None, "")
 
 
-def test_outdated_software_is_warned_about_and_recorded(customer_client, unit, terms):
-    data = ticket_post_data(unit, terms, software_version="3.19", subject="")
+@pytest.mark.parametrize(
+    ("version", "outdated"),
+    [
+        pytest.param("3.19", True, id="3.19 is older than 3.200"),
+        pytest.param("3.200", False, id="3.200 is the latest"),
+    ],
+)
+def test_outdated_software_is_warned_about_and_recorded(
+    customer_client, unit, terms, version, outdated
+):
+    # The unit's product's latest version is 3.200; the form is sent incomplete first.
+    data = ticket_post_data(unit, terms, software_version=version, subject="")
     response = customer_client.post(CREATE, data)
     assert response.status_code == 400
     page = response.content.decode()
-    assert "This version is older than the latest one (3.200)" in page
+    assert ("This version is older than the latest one (3.200)" in page) is outdated
 
     response = customer_client.post(CREATE, {**data, "subject": "Now complete"})
     assert response.status_code == 302
     ticket = Ticket.objects.get()
-    assert ticket.software_outdated is True
+    assert ticket.software_outdated is outdated
     page = customer_client.get(response["Location"]).content.decode()
-    assert "older than the latest (3.200)" in page
-
-
-def test_current_software_gets_no_warning(customer_client, unit, terms):
-    data = ticket_post_data(unit, terms, software_version="3.200", subject="")
-    page = customer_client.post(CREATE, data).content.decode()
-    assert "older than the latest" not in page
+    assert ("older than the latest (3.200)" in page) is outdated
 
 
 def test_duplicate_guard_lists_open_tickets_and_asks_for_confirmation(

@@ -1,14 +1,13 @@
 import io
 import logging
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import connection
@@ -17,7 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from schedule import gate
+from schedule.gate import ServiceState
 from tests.customers.factories import CustomerFactory, StaffFactory, UserFactory
+from tests.schedule.conftest import rome
+from tests.schedule.factories import ClosureFactory
 from tests.tickets.factories import TicketFactory
 from tickets import crypto
 from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket, TicketEvent
@@ -37,24 +39,13 @@ TV_ID = "123 456 789"
 
 
 @pytest.fixture
-def operator(db):
-    user = StaffFactory()
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="tickets", codename__in=["view_ticket", "change_ticket"]
-        )
-    )
-    return user
-
-
-@pytest.fixture
-def ticket(operator):
+def taken_ticket(operator):
     return TicketFactory(status=Ticket.Status.TAKEN, assigned_to=operator, taken_at=timezone.now())
 
 
 @pytest.fixture
-def requested(ticket, operator):
-    return remote_access_request(ticket=ticket, operator=operator)
+def requested(taken_ticket, operator):
+    return remote_access_request(ticket=taken_ticket, operator=operator)
 
 
 def submit(remote_access, **overrides):
@@ -117,38 +108,38 @@ def postgres_files() -> bytes:
 # Requesting -------------------------------------------------------------------------------------
 
 
-def test_assigned_operator_requests_a_session_with_a_public_event(ticket, operator):
-    remote_access = remote_access_request(ticket=ticket, operator=operator)
+def test_assigned_operator_requests_a_session_with_a_public_event(taken_ticket, operator):
+    remote_access = remote_access_request(ticket=taken_ticket, operator=operator)
 
     assert remote_access.is_pending
     assert remote_access.requested_by == operator
-    event = ticket.events.get(kind=TicketEvent.Kind.REMOTE_REQUEST)
+    event = taken_ticket.events.get(kind=TicketEvent.Kind.REMOTE_REQUEST)
     assert event.is_public
     assert event.author == operator
     assert "TeamViewer" in event.body
 
 
-def test_only_the_operator_who_took_the_ticket_can_request(ticket):
+def test_only_the_operator_who_took_the_ticket_can_request(taken_ticket):
     other = StaffFactory()
     manager = UserFactory(is_staff=True, is_superuser=True)
-    for user in (other, manager, ticket.customer.user):
+    for user in (other, manager, taken_ticket.customer.user):
         with pytest.raises(PermissionDenied):
-            remote_access_request(ticket=ticket, operator=user)
+            remote_access_request(ticket=taken_ticket, operator=user)
     unassigned = TicketFactory()
     with pytest.raises(PermissionDenied):
         remote_access_request(ticket=unassigned, operator=other)
     assert not RemoteAccessRequest.objects.exists()
 
 
-def test_asking_twice_while_pending_keeps_one_request(requested, ticket, operator):
-    again = remote_access_request(ticket=ticket, operator=operator)
+def test_asking_twice_while_pending_keeps_one_request(requested, taken_ticket, operator):
+    again = remote_access_request(ticket=taken_ticket, operator=operator)
 
     assert again.pk == requested.pk
-    assert ticket.events.filter(kind=TicketEvent.Kind.REMOTE_REQUEST).count() == 1
+    assert taken_ticket.events.filter(kind=TicketEvent.Kind.REMOTE_REQUEST).count() == 1
 
 
-def test_asking_again_after_submission_erases_the_old_details(submitted, ticket, operator):
-    new = remote_access_request(ticket=ticket, operator=operator)
+def test_asking_again_after_submission_erases_the_old_details(submitted, taken_ticket, operator):
+    new = remote_access_request(ticket=taken_ticket, operator=operator)
 
     submitted.refresh_from_db()
     assert submitted.is_erased
@@ -158,10 +149,10 @@ def test_asking_again_after_submission_erases_the_old_details(submitted, ticket,
     assert new.is_pending
 
 
-def test_a_closed_ticket_cannot_get_a_request(ticket, operator):
-    ticket_close(ticket=ticket, user=operator)
+def test_a_closed_ticket_cannot_get_a_request(taken_ticket, operator):
+    ticket_close(ticket=taken_ticket, user=operator)
     with pytest.raises(ValidationError):
-        remote_access_request(ticket=ticket, operator=operator)
+        remote_access_request(ticket=taken_ticket, operator=operator)
 
 
 # The customer's side ----------------------------------------------------------------------------
@@ -188,9 +179,9 @@ def test_customer_sees_the_request_the_download_link_and_both_confirmations(
     assert reverse("tickets:remote-access", args=[ticket.number]) in page
 
 
-def test_no_box_without_a_request(client, ticket, service_open):
-    client.force_login(ticket.customer.user)
-    page = client.get(reverse("tickets:detail", args=[ticket.number])).content.decode()
+def test_no_box_without_a_request(client, taken_ticket, service_open):
+    client.force_login(taken_ticket.customer.user)
+    page = client.get(reverse("tickets:detail", args=[taken_ticket.number])).content.decode()
     assert 'id="remote-access"' not in page
 
 
@@ -280,15 +271,37 @@ def test_a_suspended_customer_cannot_submit(client, requested, service_open):
     assert 'name="password"' not in page
 
 
-def test_the_calendar_gate_binds_the_submission(requested, monkeypatch):
-    closed = gate.ServiceStatus(
-        state=gate.ServiceState.HOLIDAY, reason="Holiday", next_opening=None, at=timezone.now()
-    )
-    monkeypatch.setattr(gate, "service_status", lambda *, at=None: closed)
-    with pytest.raises(gate.ServiceClosedError):
-        submit(requested)
+# Friday 7 to Monday 10 November 2025: a company closure; the service opens again on Tuesday.
+CLOSED_MOMENTS = [
+    pytest.param(
+        rome(2025, 11, 7, 10, 0), ServiceState.CLOSURE, rome(2025, 11, 11, 8, 30), id="closure"
+    ),
+    pytest.param(
+        rome(2025, 12, 25, 10, 0), ServiceState.HOLIDAY, rome(2025, 12, 29, 8, 30), id="Christmas"
+    ),
+    pytest.param(
+        rome(2025, 11, 29, 10, 0),
+        ServiceState.OUTSIDE_HOURS,
+        rome(2025, 12, 1, 8, 30),
+        id="Saturday",
+    ),
+]
+
+
+@pytest.mark.parametrize(("at", "state", "opens"), CLOSED_MOMENTS)
+def test_the_calendar_gate_binds_the_submission(requested, at, state, opens):
+    ClosureFactory(title_en="Bridge", first_day=date(2025, 11, 7), last_day=date(2025, 11, 10))
+
+    with pytest.raises(gate.ServiceClosedError) as refused:
+        submit(requested, at=at)
+
+    assert (refused.value.status.state, refused.value.status.next_opening) == (state, opens)
     requested.refresh_from_db()
     assert requested.is_pending
+    # The same submission goes through once the calendar opens again.
+    submit(requested, at=opens)
+    requested.refresh_from_db()
+    assert requested.is_submitted
 
 
 # Revealing --------------------------------------------------------------------------------------
@@ -344,24 +357,25 @@ def test_customers_cannot_reach_the_admin_pages(client, submitted):
     assert reverse("admin:login") in response["Location"]
 
 
-def test_the_operator_asks_from_the_admin(client, ticket, operator):
+def test_the_operator_asks_from_the_admin(client, taken_ticket, operator):
     client.force_login(operator)
-    url = reverse("tickets_admin:remote-access", args=[ticket.pk])
+    url = reverse("tickets_admin:remote-access", args=[taken_ticket.pk])
     page = client.get(url).content.decode()
     assert "Ask for remote access" in page
 
     response = client.post(url, {"message": "Please connect at three."})
 
     assert response.status_code == 302
-    assert remote_access_current(ticket=ticket).is_pending
+    assert remote_access_current(ticket=taken_ticket).is_pending
     assert (
-        ticket.events.get(kind=TicketEvent.Kind.REMOTE_REQUEST).body == "Please connect at three."
+        taken_ticket.events.get(kind=TicketEvent.Kind.REMOTE_REQUEST).body
+        == "Please connect at three."
     )
 
 
-def test_another_operator_cannot_ask_from_the_admin(client, ticket):
+def test_another_operator_cannot_ask_from_the_admin(client, taken_ticket):
     client.force_login(StaffFactory(is_superuser=True))
-    client.post(reverse("tickets_admin:remote-access", args=[ticket.pk]))
+    client.post(reverse("tickets_admin:remote-access", args=[taken_ticket.pk]))
     assert not RemoteAccessRequest.objects.exists()
 
 
@@ -369,13 +383,13 @@ def test_another_operator_cannot_ask_from_the_admin(client, ticket):
 
 
 def test_the_plaintext_is_nowhere_but_the_reveal_page(
-    client, ticket, operator, service_open, caplog
+    client, taken_ticket, operator, service_open, caplog
 ):
     caplog.set_level(logging.DEBUG)
-    remote_access = remote_access_request(ticket=ticket, operator=operator)
-    client.force_login(ticket.customer.user)
+    remote_access = remote_access_request(ticket=taken_ticket, operator=operator)
+    client.force_login(taken_ticket.customer.user)
     client.post(
-        reverse("tickets:remote-access", args=[ticket.number]),
+        reverse("tickets:remote-access", args=[taken_ticket.number]),
         {
             "confirm_authorisation": "on",
             "confirm_backup": "on",
@@ -386,7 +400,7 @@ def test_the_plaintext_is_nowhere_but_the_reveal_page(
     remote_access.refresh_from_db()
     assert remote_access.is_submitted
     client.force_login(operator)
-    client.post(reverse("tickets_admin:remote-access-reveal", args=[ticket.pk]))
+    client.post(reverse("tickets_admin:remote-access-reveal", args=[taken_ticket.pk]))
 
     dump = database_dump()
     assert PASSWORD.encode() not in dump
@@ -404,8 +418,8 @@ def test_the_plaintext_is_nowhere_but_the_reveal_page(
         reverse("admin:tickets_remoteaccessrequest_changelist"),
         reverse("admin:tickets_remoteaccessrequest_change", args=[remote_access.pk]),
         reverse("admin:tickets_ticket_changelist"),
-        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
-        reverse("tickets_admin:remote-access", args=[ticket.pk]),
+        reverse("admin:tickets_ticket_change", args=[taken_ticket.pk]),
+        reverse("tickets_admin:remote-access", args=[taken_ticket.pk]),
     ):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -628,17 +642,22 @@ def test_the_rotate_command_moves_every_credential_to_the_newest_key(settings, s
 
 @pytest.mark.postgres
 def test_the_plaintext_is_not_in_the_database_files(
-    require_postgres, client, ticket, operator, service_open, django_capture_on_commit_callbacks
+    require_postgres,
+    client,
+    taken_ticket,
+    operator,
+    service_open,
+    django_capture_on_commit_callbacks,
 ):
     # A password no other test uses, so that an old row elsewhere in the files cannot match.
     password = "Pg-" + Fernet.generate_key().decode()[:20]
     postgres_files()  # skips here, before any work, when the files cannot be read
 
     with django_capture_on_commit_callbacks(execute=True):
-        remote_access_request(ticket=ticket, operator=operator)
-        client.force_login(ticket.customer.user)
+        remote_access_request(ticket=taken_ticket, operator=operator)
+        client.force_login(taken_ticket.customer.user)
         client.post(
-            reverse("tickets:remote-access", args=[ticket.number]),
+            reverse("tickets:remote-access", args=[taken_ticket.number]),
             {
                 "confirm_authorisation": "on",
                 "confirm_backup": "on",
@@ -647,18 +666,20 @@ def test_the_plaintext_is_not_in_the_database_files(
             },
         )
         client.force_login(operator)
-        revealed = client.post(reverse("tickets_admin:remote-access-reveal", args=[ticket.pk]))
+        revealed = client.post(
+            reverse("tickets_admin:remote-access-reveal", args=[taken_ticket.pk])
+        )
     assert password in revealed.content.decode()
     assert "555444333" in revealed.content.decode()
     content = postgres_files()
 
     # The tokens, stored as they are, show that the scan reads the row just written.
-    stored = RemoteAccessRequest.objects.get(ticket=ticket)
+    stored = RemoteAccessRequest.objects.get(ticket=taken_ticket)
     assert bytes(stored.password_token) in content
     assert bytes(stored.teamviewer_id_token) in content
     assert password.encode() not in content
     assert b"555444333" not in content
-    assert remote_access_current(ticket=ticket).is_submitted
+    assert remote_access_current(ticket=taken_ticket).is_submitted
     # The e-mail asking for the session went out; none carries the password.
-    assert any(f"#{ticket.number}" in message.subject for message in mail.outbox)
+    assert any(f"#{taken_ticket.number}" in message.subject for message in mail.outbox)
     assert all(password not in message.body for message in mail.outbox)

@@ -35,7 +35,7 @@ def names(attachment) -> list[str]:
 
 
 @pytest.fixture
-def world(customer, unit, terms):
+def staged_files(customer, unit, terms):
     """An old staged file, a fresh one, and an old one that belongs to a ticket."""
     old = stage_image(customer.user, "old.png", hours_ago=25)
     fresh = stage_image(customer.user, "fresh.png", hours_ago=23)
@@ -50,32 +50,34 @@ def world(customer, unit, terms):
     return {"old": old, "fresh": fresh, "sent": sent}
 
 
-def assert_swept(world, private_media):
+def assert_swept(staged_files, private_media):
     assert sorted(Attachment.objects.values_list("original_name", flat=True)) == [
         "fresh.png",
         "sent.png",
     ]
-    assert stored_files(private_media) == sorted(names(world["fresh"]) + names(world["sent"]))
+    assert stored_files(private_media) == sorted(
+        names(staged_files["fresh"]) + names(staged_files["sent"])
+    )
 
 
-def test_the_command_deletes_old_staged_files_and_rows_only(world, private_media, capsys):
+def test_the_command_deletes_old_staged_files_and_rows_only(staged_files, private_media, capsys):
     assert len(stored_files(private_media)) == 6
     call_command("attachments_sweep")
     assert capsys.readouterr().out.strip() == "1 staged attachments deleted."
-    assert_swept(world, private_media)
+    assert_swept(staged_files, private_media)
 
 
-def test_the_periodic_task_does_the_same(world, private_media):
+def test_the_periodic_task_does_the_same(staged_files, private_media):
     assert attachments_sweep_staged.delay().get() == 1
-    assert_swept(world, private_media)
+    assert_swept(staged_files, private_media)
 
 
-def test_the_age_comes_from_the_settings_or_the_command(world, settings, private_media):
+def test_the_age_comes_from_the_settings_or_the_command(staged_files, settings, private_media):
     settings.ATTACHMENT_STAGED_MAX_AGE_HOURS = 30
     assert attachments_sweep_staged() == 0
     call_command("attachments_sweep", "--hours", "22", stdout=None)
     assert list(Attachment.objects.values_list("original_name", flat=True)) == ["sent.png"]
-    assert stored_files(private_media) == names(world["sent"])
+    assert stored_files(private_media) == names(staged_files["sent"])
 
 
 @pytest.mark.parametrize("args", [["--hours", "-1"], ["--batch-size", "0"]])

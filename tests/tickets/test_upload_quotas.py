@@ -9,10 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from core.roles import OPERATORS
 from schedule import gate
 from tests.conftest import make_image, pin_service_status, stored_files, ticket_post_data
-from tests.core.factories import staff_with_role
 from tests.tickets.factories import TicketFactory
 from tickets import attachments
 from tickets.attachments import attachments_stage
@@ -36,11 +34,6 @@ def service_closed(monkeypatch):
         at=gate.timezone.now(),
     )
     return pin_service_status(monkeypatch, status)
-
-
-@pytest.fixture
-def ticket(customer, unit, terms):
-    return TicketFactory(customer=customer, unit=unit, terms_version=terms)
 
 
 def is_ticked(page, attachment) -> bool:
@@ -140,10 +133,21 @@ def test_a_reply_with_a_file_too_large_stores_nothing(
     assert_nothing_new_stored(private_media)
 
 
-def test_sizes_are_shown_precisely_enough_to_see_why():
-    assert sizes_display(20 * MB + 1, 20 * MB) == ("20,971,521\xa0bytes", "20,971,520\xa0bytes")
-    assert sizes_display(30 * MB, 20 * MB) == ("30.0\xa0MB", "20.0\xa0MB")
-    assert sizes_display(1001, 1000) == ("1001\xa0bytes", "1000\xa0bytes")
+@pytest.mark.parametrize(
+    ("size", "limit", "shown"),
+    [
+        pytest.param(
+            20 * MB + 1,
+            20 * MB,
+            ("20,971,521\xa0bytes", "20,971,520\xa0bytes"),
+            id="one byte over: both in bytes",
+        ),
+        pytest.param(30 * MB, 20 * MB, ("30.0\xa0MB", "20.0\xa0MB"), id="well over: megabytes"),
+        pytest.param(1001, 1000, ("1001\xa0bytes", "1000\xa0bytes"), id="under a megabyte: bytes"),
+    ],
+)
+def test_sizes_are_shown_precisely_enough_to_see_why(size, limit, shown):
+    assert sizes_display(size, limit) == shown
 
 
 # Refused by the service: what may be kept for the retry ----------------------------------------
@@ -365,11 +369,6 @@ def test_any_other_bad_request_gets_the_portal_page(client):
 
 
 # Statuses an operator may set --------------------------------------------------------------------
-
-
-@pytest.fixture
-def operator(db):
-    return staff_with_role(OPERATORS, "luca")
 
 
 @pytest.mark.parametrize("status", ["bogus", Ticket.Status.CLOSED])

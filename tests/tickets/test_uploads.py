@@ -123,20 +123,28 @@ def test_jpeg_rotated_by_exif_comes_out_upright():
     assert green < 80
 
 
-def test_webp_and_bmp_become_png():
-    for name, image_format in (("a.webp", "WEBP"), ("a.bmp", "BMP")):
-        buffer = io.BytesIO()
-        Image.new("RGB", (10, 10)).save(buffer, image_format)
-        clean = clean_upload(upload(name, buffer.getvalue()))
-        assert clean.content_type == "image/png"
-        assert clean.original_name == "a.png"
+@pytest.mark.parametrize(("name", "image_format"), [("a.webp", "WEBP"), ("a.bmp", "BMP")])
+def test_webp_and_bmp_become_png(name, image_format):
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, image_format)
+    clean = clean_upload(upload(name, buffer.getvalue()))
+    assert clean.content_type == "image/png"
+    assert clean.original_name == "a.png"
+    assert reopen(clean).format == "PNG"
 
 
-def test_text_zip_and_pdf_files_are_kept_as_they_are():
-    log = clean_upload(upload("kess.log", b"line\n"))
-    assert (log.content_type, log.content.read(), log.thumbnail) == ("text/plain", b"line\n", None)
-    assert clean_upload(upload("x.zip", b"PK\x03\x04rest")).content_type == "application/zip"
-    assert clean_upload(upload("x.pdf", b"%PDF-1.7 rest")).content_type == "application/pdf"
+@pytest.mark.parametrize(
+    ("name", "data", "content_type"),
+    [
+        pytest.param("kess.log", b"line\n", "text/plain", id="text"),
+        pytest.param("x.zip", b"PK\x03\x04rest", "application/zip", id="zip"),
+        pytest.param("x.pdf", b"%PDF-1.7 rest", "application/pdf", id="pdf"),
+    ],
+)
+def test_text_zip_and_pdf_files_are_kept_as_they_are(name, data, content_type):
+    clean = clean_upload(upload(name, data))
+    assert (clean.content_type, clean.content.read(), clean.thumbnail) == (content_type, data, None)
+    assert clean.original_name == name
 
 
 # Refused ----------------------------------------------------------------------------------------

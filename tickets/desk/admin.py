@@ -27,9 +27,7 @@ from schedule.selectors import service_time_between
 from tickets.desk.queue import OperatorFilter, QueueStatusFilter, waiting_annotate
 from tickets.desk.ticket_page import TicketPageMixin
 from tickets.models import Attachment, Ticket
-from tickets.services import (
-    ticket_take_next,
-)
+from tickets.services import ticket_take_next
 
 
 @admin.register(Ticket)
