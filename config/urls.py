@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from core import views as core_views
 
-admin.site.site_header = "Technical support"
-admin.site.site_title = "Technical support"
+admin.site.site_header = _("Technical support")
+admin.site.site_title = _("Technical support")
 
 urlpatterns = [
     path("health/", core_views.health, name="health"),
