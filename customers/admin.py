@@ -156,6 +156,7 @@ class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 customer=form.instance,
                 product=unit_form.cleaned_data["product"],
                 serial_number=unit_form.cleaned_data["serial_number"],
+                by_staff=True,
             )
             adopt(unit_form.instance, unit)
             formset.new_objects.append(unit_form.instance)
@@ -234,7 +235,10 @@ class UnitAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             adopt(
                 obj,
                 unit_register(
-                    customer=obj.customer, product=obj.product, serial_number=obj.serial_number
+                    customer=obj.customer,
+                    product=obj.product,
+                    serial_number=obj.serial_number,
+                    by_staff=True,
                 ),
             )
         elif "serial_number" in form.changed_data:

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -96,8 +96,23 @@ def unit_serial_check(*, product: Product, serial_number: str, unit: Unit | None
     return serial_number
 
 
-def unit_register(*, customer: Customer, product: Product, serial_number: str) -> Unit:
-    """Register a unit the customer owns; the serial is unique per product."""
+def customer_unit_write_check(*, customer: Customer) -> None:
+    """Refuse a suspended customer's own change to its units, as its ticket writes are refused."""
+    if customer.is_suspended:
+        raise PermissionDenied(
+            _("Your account is suspended: %(reason)s") % {"reason": customer.suspension_reason}
+        )
+
+
+def unit_register(
+    *, customer: Customer, product: Product, serial_number: str, by_staff: bool = False
+) -> Unit:
+    """Register a unit the customer owns; the serial is unique per product.
+
+    A suspended customer cannot register units itself; staff (the admin) still may.
+    """
+    if not by_staff:
+        customer_unit_write_check(customer=customer)
     serial_number = unit_serial_check(product=product, serial_number=serial_number)
     unit = Unit(customer=customer, product=product, serial_number=serial_number)
     unit.full_clean(exclude=["customer"])
