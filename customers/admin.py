@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ServiceWriteAdminMixin, adopt
 from core.forms import form_errors_add
+from customers.countries import country_choices, country_name
 from customers.models import Customer, Unit, User
 from customers.services import (
     customer_reinstate,
@@ -123,10 +124,57 @@ class UnitInline(admin.TabularInline):
     show_change_link = True
 
 
+class CountryListFilter(admin.SimpleListFilter):
+    """Filter by country, listed by name in the reader's language rather than by ISO code."""
+
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = (
+            Customer.objects.exclude(country="")
+            .order_by()
+            .values_list("country", flat=True)
+            .distinct()
+        )
+        return sorted(((code, country_name(code)) for code in codes), key=lambda c: c[1])
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(country=self.value())
+        return queryset
+
+
+class CustomerForm(forms.ModelForm):
+    """The country is chosen by name; a code the list does not know stays selectable."""
+
+    class Meta:
+        model = Customer
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets and read-only fields decide
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "country" in self.fields:
+            field = self.fields["country"]
+            self.fields["country"] = forms.ChoiceField(
+                label=field.label,
+                required=False,
+                choices=[("", "—"), *country_choices(keep=self.instance.country)],
+            )
+
+
 @admin.register(Customer)
 class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
-    list_display = ["code", "company", "contact_name", "country", "language", "is_suspended"]
-    list_filter = ["is_suspended", "language", "country"]
+    form = CustomerForm
+    list_display = [
+        "code",
+        "company",
+        "contact_name",
+        "country_display",
+        "language",
+        "is_suspended",
+    ]
+    list_filter = ["is_suspended", "language", CountryListFilter]
     search_fields = ["=code", "company", "=user__email"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
@@ -136,6 +184,10 @@ class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     actions = ["suspend_customers", "reinstate_customers"]
     # Suspension goes through customer_suspend / customer_reinstate (the list's actions).
     readonly_fields = ["is_suspended", "suspension_reason", "suspended_at"]
+
+    @admin.display(description=_("country"), ordering="country")
+    def country_display(self, customer):
+        return customer.country_name
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:

@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+from customers.countries import country_name
 
 
 class User(AbstractUser):
@@ -64,6 +65,11 @@ class Customer(TimeStampedModel):
     def email(self) -> str:
         """The notification address of the customer code."""
         return self.user.email
+
+    @property
+    def country_name(self) -> str:
+        """The country's name in the reader's language ("Italia" for IT), not its ISO code."""
+        return country_name(self.country)
 
 
 class Unit(TimeStampedModel):
