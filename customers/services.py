@@ -1,11 +1,18 @@
+import logging
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, Unit
+from customers.imports import IMPORT_MAX_SIZE
+from customers.models import Customer, CustomerImport, Unit
+from customers.tasks import customer_import_run_task
 from products.models import Product
+
+logger = logging.getLogger(__name__)
 
 
 def customer_create(
@@ -163,3 +170,41 @@ def unit_report_lost(*, unit: Unit, status: str, details: str) -> Unit:
     unit.status_changed_at = timezone.now()
     unit.save(update_fields=["status", "loss_details", "status_changed_at", "updated_at"])
     return unit
+
+
+# The Databank import, uploaded in the admin ------------------------------------------------
+
+
+def customer_import_submit(*, upload, user) -> CustomerImport:
+    """Store an uploaded CSV and hand its import to a worker once the row is committed."""
+    if upload.size > IMPORT_MAX_SIZE:
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(size)d MB: split it in several files.")
+                % {"size": IMPORT_MAX_SIZE // (1024 * 1024)}
+            }
+        )
+    with transaction.atomic():
+        customer_import = CustomerImport(original_name=upload.name[:255], uploaded_by=user)
+        customer_import.file.save(f"import-{uuid.uuid4().hex}.csv", upload, save=False)
+        customer_import.save()
+        transaction.on_commit(lambda: _customer_import_enqueue(customer_import.pk))
+    return customer_import
+
+
+def _customer_import_enqueue(pk: int) -> None:
+    try:
+        customer_import_run_task.delay(pk)
+    except Exception as exc:  # whatever the broker raised: say so on the import's page
+        logger.exception("Could not hand customer import %s to a worker", pk)
+        CustomerImport.objects.filter(pk=pk, status=CustomerImport.Status.PENDING).update(
+            status=CustomerImport.Status.FAILED,
+            finished_at=timezone.now(),
+            report={
+                "refused": _(
+                    "The import could not be handed to a worker (%(error)s). Upload the file "
+                    "again in a few minutes."
+                )
+                % {"error": type(exc).__name__}
+            },
+        )
