@@ -6,7 +6,7 @@
 
   function formatted(text, done, total) {
     var number = function (n) { return Number(n).toLocaleString(document.documentElement.lang || undefined); };
-    return text.replace("%(done)s", number(done)).replace("%(total)s", number(total));
+    return text.replace("__DONE__", number(done)).replace("__TOTAL__", number(total));
   }
 
   // The upload: XMLHttpRequest, so that the bar follows the bytes sent.
