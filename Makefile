@@ -62,10 +62,12 @@ messages-update: $(STAMP)
 	$(BIN)/python manage.py makemessages -l it -l fr --no-obsolete \
 	  --ignore ".venv/*" --ignore "tests/*" --ignore "var/*" --ignore "bench/*"
 
+# Quiet until the demo's log-ins, the last lines before the server's own: e-mails go to var/mail/
+# (config/settings/local.py). DEMO_SERVICE_ALWAYS_OPEN=1 make run opens the service at all hours.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	@$(BIN)/python manage.py seed_demo
+	@$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install lint
 	@mkdir -p var

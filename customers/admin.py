@@ -2,15 +2,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ServiceWriteAdminMixin, adopt
 from core.forms import form_errors_add
-from customers.models import Customer, Unit, User
+from customers.countries import country_choices, country_name
+from customers.imports import IMPORT_COLUMNS, OPTIONAL_COLUMNS, ImportReport
+from customers.models import Customer, CustomerImport, Unit, User
+from customers.selectors import customer_import_list_recent, customer_import_progress
 from customers.services import (
+    customer_import_submit,
     customer_reinstate,
     customer_suspend,
     unit_correct_serial,
@@ -123,10 +130,67 @@ class UnitInline(admin.TabularInline):
     show_change_link = True
 
 
+class CustomerImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "The Databank's export, as Excel saves it: UTF-8 or Windows-1252, columns separated "
+            "by commas, semicolons or tabs, one row per unit."
+        ),
+    )
+
+
+class CountryListFilter(admin.SimpleListFilter):
+    """Filter by country, listed by name in the reader's language rather than by ISO code."""
+
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = (
+            Customer.objects.exclude(country="")
+            .order_by()
+            .values_list("country", flat=True)
+            .distinct()
+        )
+        return sorted(((code, country_name(code)) for code in codes), key=lambda c: c[1])
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(country=self.value())
+        return queryset
+
+
+class CustomerForm(forms.ModelForm):
+    """The country is chosen by name; a code the list does not know stays selectable."""
+
+    class Meta:
+        model = Customer
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets and read-only fields decide
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "country" in self.fields:
+            field = self.fields["country"]
+            self.fields["country"] = forms.ChoiceField(
+                label=field.label,
+                required=False,
+                choices=[("", "—"), *country_choices(keep=self.instance.country)],
+            )
+
+
 @admin.register(Customer)
 class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
-    list_display = ["code", "company", "contact_name", "country", "language", "is_suspended"]
-    list_filter = ["is_suspended", "language", "country"]
+    form = CustomerForm
+    list_display = [
+        "code",
+        "company",
+        "contact_name",
+        "country_display",
+        "language",
+        "is_suspended",
+    ]
+    list_filter = ["is_suspended", "language", CountryListFilter]
     search_fields = ["=code", "company", "=user__email"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
@@ -136,6 +200,109 @@ class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     actions = ["suspend_customers", "reinstate_customers"]
     # Suspension goes through customer_suspend / customer_reinstate (the list's actions).
     readonly_fields = ["is_suspended", "suspension_reason", "suspended_at"]
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="{}_{}_import".format(*info),
+            ),
+            path(
+                "import/<int:pk>/",
+                self.admin_site.admin_view(self.import_status_view),
+                name="{}_{}_import_status".format(*info),
+            ),
+            path(
+                "import/<int:pk>/progress/",
+                self.admin_site.admin_view(self.import_progress_view),
+                name="{}_{}_import_progress".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _may_import(self, request) -> bool:
+        # Importing creates and changes customers: the managers' rights, not the operators'.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def _import_allowed(self, request) -> None:
+        if not self._may_import(request):
+            raise PermissionDenied
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self._may_import(request)}
+        return super().changelist_view(request, extra_context)
+
+    def _import_context(self, request, **extra):
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Import customers from the Databank"),
+            **extra,
+        }
+
+    def import_view(self, request):
+        """Upload the Databank's CSV export; a worker imports it, the next page follows it."""
+        self._import_allowed(request)
+        if request.method == "POST":
+            form = CustomerImportForm(request.POST, request.FILES)
+        else:
+            form = CustomerImportForm()
+        if request.method == "POST" and form.is_valid():
+            try:
+                customer_import = customer_import_submit(
+                    upload=form.cleaned_data["file"], user=request.user
+                )
+            except ValidationError as exc:
+                form_errors_add(form, exc)
+            else:
+                url = reverse("admin:customers_customer_import_status", args=[customer_import.pk])
+                if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                    return JsonResponse({"redirect": url})
+                return HttpResponseRedirect(url)
+        return TemplateResponse(
+            request,
+            "admin/customers/customer/import_form.html",
+            self._import_context(
+                request,
+                form=form,
+                recent=customer_import_list_recent(),
+                columns=(*IMPORT_COLUMNS, *OPTIONAL_COLUMNS),
+            ),
+            status=400 if form.is_bound else 200,
+        )
+
+    def import_status_view(self, request, pk):
+        """Follow an import while it runs (a progress bar), then read its report."""
+        self._import_allowed(request)
+        customer_import = get_object_or_404(
+            CustomerImport.objects.select_related("uploaded_by"), pk=pk
+        )
+        report = ImportReport.from_dict(customer_import.report)
+        return TemplateResponse(
+            request,
+            "admin/customers/customer/import_status.html",
+            self._import_context(
+                request,
+                customer_import=customer_import,
+                report=report,
+                errors_total=customer_import.report.get("errors_total", len(report.errors)),
+                progress=customer_import_progress(customer_import=customer_import),
+            ),
+        )
+
+    def import_progress_view(self, request, pk):
+        """The progress of an import, for the status page's script."""
+        self._import_allowed(request)
+        customer_import = get_object_or_404(CustomerImport, pk=pk)
+        response = JsonResponse(customer_import_progress(customer_import=customer_import))
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.display(description=_("country"), ordering="country")
+    def country_display(self, customer):
+        return customer.country_name
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
@@ -156,6 +323,7 @@ class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
                 customer=form.instance,
                 product=unit_form.cleaned_data["product"],
                 serial_number=unit_form.cleaned_data["serial_number"],
+                by_staff=True,
             )
             adopt(unit_form.instance, unit)
             formset.new_objects.append(unit_form.instance)
@@ -234,7 +402,10 @@ class UnitAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             adopt(
                 obj,
                 unit_register(
-                    customer=obj.customer, product=obj.product, serial_number=obj.serial_number
+                    customer=obj.customer,
+                    product=obj.product,
+                    serial_number=obj.serial_number,
+                    by_staff=True,
                 ),
             )
         elif "serial_number" in form.changed_data:

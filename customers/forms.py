@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Unit
@@ -47,6 +48,13 @@ class CustomerPasswordResetForm(PasswordResetForm):
             if user.email.casefold() == email.casefold()
             and (user.has_usable_password() or hasattr(user, "customer"))
         )
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        """Write the e-mail in the account's language, not in the language of the page."""
+        customer = getattr(context["user"], "customer", None)
+        language = customer.language if customer is not None else translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
 
 class ProfileForm(forms.ModelForm):

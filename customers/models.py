@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+from customers.countries import country_name
 
 
 class User(AbstractUser):
@@ -65,6 +66,11 @@ class Customer(TimeStampedModel):
         """The notification address of the customer code."""
         return self.user.email
 
+    @property
+    def country_name(self) -> str:
+        """The country's name in the reader's language ("Italia" for IT), not its ISO code."""
+        return country_name(self.country)
+
 
 class Unit(TimeStampedModel):
     """A tool the customer owns: a product and its serial number."""
@@ -112,3 +118,41 @@ class Unit(TimeStampedModel):
     @property
     def is_lost_or_stolen(self) -> bool:
         return self.status != self.Status.ACTIVE
+
+
+class CustomerImport(TimeStampedModel):
+    """A CSV file of the Databank uploaded by a manager, imported by a worker, and its report."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a worker")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        REFUSED = "refused", _("Refused: nothing imported")
+        FAILED = "failed", _("Failed: nothing imported")
+
+    # Deleted once imported: the report keeps what happened, the file's personal data go.
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer import")
+        verbose_name_plural = _("customer imports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.PENDING, self.Status.RUNNING)

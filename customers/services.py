@@ -1,16 +1,18 @@
-import csv
-from dataclasses import dataclass, field
-from typing import TextIO
+import logging
+import uuid
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, Unit
+from customers.imports import IMPORT_MAX_SIZE
+from customers.models import Customer, CustomerImport, Unit
+from customers.tasks import customer_import_run_task
 from products.models import Product
+
+logger = logging.getLogger(__name__)
 
 
 def customer_create(
@@ -96,8 +98,23 @@ def unit_serial_check(*, product: Product, serial_number: str, unit: Unit | None
     return serial_number
 
 
-def unit_register(*, customer: Customer, product: Product, serial_number: str) -> Unit:
-    """Register a unit the customer owns; the serial is unique per product."""
+def customer_unit_write_check(*, customer: Customer) -> None:
+    """Refuse a suspended customer's own change to its units, as its ticket writes are refused."""
+    if customer.is_suspended:
+        raise PermissionDenied(
+            _("Your account is suspended: %(reason)s") % {"reason": customer.suspension_reason}
+        )
+
+
+def unit_register(
+    *, customer: Customer, product: Product, serial_number: str, by_staff: bool = False
+) -> Unit:
+    """Register a unit the customer owns; the serial is unique per product.
+
+    A suspended customer cannot register units itself; staff (the admin) still may.
+    """
+    if not by_staff:
+        customer_unit_write_check(customer=customer)
     serial_number = unit_serial_check(product=product, serial_number=serial_number)
     unit = Unit(customer=customer, product=product, serial_number=serial_number)
     unit.full_clean(exclude=["customer"])
@@ -155,113 +172,39 @@ def unit_report_lost(*, unit: Unit, status: str, details: str) -> Unit:
     return unit
 
 
-# Import from the Databank's CSV export ----------------------------------------------------------
-
-IMPORT_COLUMNS = ("code", "company", "email")
-OPTIONAL_COLUMNS = ("contact_name", "language", "country", "phone", "product", "serial_number")
+# The Databank import, uploaded in the admin ------------------------------------------------
 
 
-@dataclass
-class ImportReport:
-    customers_created: int = 0
-    customers_updated: int = 0
-    units_created: int = 0
-    rows_unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-
-def customers_import_csv(*, stream: TextIO) -> ImportReport:
-    """Import customers and their units from a CSV export; each row is all or nothing."""
-    report = ImportReport()
-    reader = csv.DictReader(stream)
-    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        report.errors.append((1, _("Missing columns: %s") % ", ".join(missing)))
-        return report
-    products = {p.code: p for p in Product.objects.all()}
-    products.update({p.name.lower(): p for p in products.values()})
-    for line, row in enumerate(reader, start=2):
-        # Count a row only once it is committed: a refused row must not show as imported.
-        row_report = ImportReport()
-        try:
-            with transaction.atomic():
-                _import_row(row=row, products=products, report=row_report)
-        except ValidationError as exc:
-            report.errors.append((line, "; ".join(_flatten(exc))))
-        except IntegrityError as exc:
-            report.errors.append((line, str(exc).splitlines()[0]))
-        else:
-            report.customers_created += row_report.customers_created
-            report.customers_updated += row_report.customers_updated
-            report.units_created += row_report.units_created
-            report.rows_unchanged += row_report.rows_unchanged
-    return report
-
-
-def _flatten(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "message_dict"):
-        return [f"{key}: {msg}" for key, msgs in exc.message_dict.items() for msg in msgs]
-    return list(exc.messages)
-
-
-def _import_row(*, row: dict, products: dict, report: ImportReport) -> None:
-    clean = {key: (value or "").strip() for key, value in row.items() if key}
-    code = clean.get("code", "").upper()
-    email = clean.get("email", "").lower()
-    if not code:
-        raise ValidationError({"code": [_("The customer code is empty.")]})
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise ValidationError({"email": [_("Enter a valid e-mail address.")]}) from exc
-    product = None
-    serial = clean.get("serial_number", "").upper()
-    if clean.get("product"):
-        product = products.get(clean["product"]) or products.get(clean["product"].lower())
-        if product is None:
-            raise ValidationError({"product": [_("Unknown product “%s”.") % clean["product"]]})
-        if product.has_serial_number and not serial:
-            raise ValidationError({"serial_number": [_("The serial number is empty.")]})
-
-    customer = Customer.objects.select_related("user").filter(code=code).first()
-    fields = {
-        "company": clean.get("company", ""),
-        "contact_name": clean.get("contact_name", ""),
-        # Empty: keep the language the customer chose in its profile (Italian for a new one).
-        "language": clean.get("language", ""),
-        "country": clean.get("country", "").upper(),
-        "phone": clean.get("phone", ""),
-    }
-    changed = False
-    if customer is None:
-        customer = customer_create(
-            code=code, email=email, **{**fields, "language": fields["language"] or "it"}
+def customer_import_submit(*, upload, user) -> CustomerImport:
+    """Store an uploaded CSV and hand its import to a worker once the row is committed."""
+    if upload.size > IMPORT_MAX_SIZE:
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(size)d MB: split it in several files.")
+                % {"size": IMPORT_MAX_SIZE // (1024 * 1024)}
+            }
         )
-        report.customers_created += 1
-        changed = True
-    else:
-        updates = {k: v for k, v in fields.items() if v and getattr(customer, k) != v}
-        if updates or customer.user.email != email:
-            for key, value in updates.items():
-                setattr(customer, key, value)
-            customer.full_clean(exclude=["user"])
-            customer.save()
-            if customer.user.email != email:
-                customer.user.email = email
-                customer.user.full_clean(exclude=["password"])
-                customer.user.save(update_fields=["email"])
-            report.customers_updated += 1
-            changed = True
+    with transaction.atomic():
+        customer_import = CustomerImport(original_name=upload.name[:255], uploaded_by=user)
+        customer_import.file.save(f"import-{uuid.uuid4().hex}.csv", upload, save=False)
+        customer_import.save()
+        transaction.on_commit(lambda: _customer_import_enqueue(customer_import.pk))
+    return customer_import
 
-    if product is not None and product.has_serial_number:
-        unit = Unit.objects.filter(product=product, serial_number=serial).first()
-        if unit is None:
-            unit_register(customer=customer, product=product, serial_number=serial)
-            report.units_created += 1
-            changed = True
-        elif unit.customer_id != customer.pk:
-            raise ValidationError(
-                {"serial_number": [_("Serial %s belongs to another customer.") % serial]}
-            )
-    if not changed:
-        report.rows_unchanged += 1
+
+def _customer_import_enqueue(pk: int) -> None:
+    try:
+        customer_import_run_task.delay(pk)
+    except Exception as exc:  # whatever the broker raised: say so on the import's page
+        logger.exception("Could not hand customer import %s to a worker", pk)
+        CustomerImport.objects.filter(pk=pk, status=CustomerImport.Status.PENDING).update(
+            status=CustomerImport.Status.FAILED,
+            finished_at=timezone.now(),
+            report={
+                "refused": _(
+                    "The import could not be handed to a worker (%(error)s). Upload the file "
+                    "again in a few minutes."
+                )
+                % {"error": type(exc).__name__}
+            },
+        )

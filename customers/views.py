@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -110,6 +110,8 @@ class UnitListView(CustomerRequiredMixin, View):
         if form.is_valid():
             try:
                 unit = unit_register(customer=self.customer, **form.cleaned_data)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
             except ValidationError as exc:
                 form_errors_add(form, exc)
             else:

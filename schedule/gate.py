@@ -33,6 +33,8 @@ class ServiceStatus:
     at: datetime
     # When the present state ends: the close of the current hours, the end of the maintenance.
     until: datetime | None = None
+    # Open only because of the local demo switch (demo_always_open), whatever the hours say.
+    demo: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -61,6 +63,15 @@ class ServiceClosedError(Exception):
         super().__init__(str(status.reason))
 
 
+def demo_always_open() -> bool:
+    """Whether the local demo switch opens the service at all hours (DEMO_SERVICE_ALWAYS_OPEN).
+
+    Only config.settings.local reads the variable, and only with DEBUG on is it honoured: the
+    production settings never define it and never run with DEBUG.
+    """
+    return bool(settings.DEBUG and getattr(settings, "SERVICE_DEMO_ALWAYS_OPEN", False))
+
+
 def service_status(*, at: datetime | None = None) -> ServiceStatus:
     """Return the service state at an instant, why, and when the service opens next."""
     at = at or timezone.now()
@@ -82,6 +93,11 @@ def service_status(*, at: datetime | None = None) -> ServiceStatus:
             next_opening=opening(),
             at=at,
             until=until.astimezone(calendar.zone) if until else None,
+        )
+    if demo_always_open():
+        # A newcomer tries every step at any hour; planned maintenance still closes the portal.
+        return ServiceStatus(
+            state=ServiceState.OPEN, reason="", next_opening=None, at=at, demo=True
         )
     off = calendar.day_off(calendar.local_date(at))
     if off is not None:

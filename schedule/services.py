@@ -22,6 +22,8 @@ CLOSURE_FIELDS = ("title_it", "title_en", "title_fr", "first_day", "last_day", "
 MAINTENANCE_FIELDS = ("starts_at", "ends_at", "is_urgent", "text_it", "text_en", "text_fr")
 NOTICE_FIELDS = ("severity", "text_it", "text_en", "text_fr", "publish_from", "publish_until")
 HOURS_FIELDS = ("weekday", "opens_at", "closes_at")
+# How far in the past a new maintenance may start: the time it takes to fill in the form.
+MAINTENANCE_START_TOLERANCE = timedelta(minutes=5)
 
 
 def calendar_cache_invalidate() -> None:
@@ -161,7 +163,7 @@ def maintenance_check(
     at: datetime | None = None,
     previous_start: datetime | None = None,
 ) -> None:
-    """Refuse a window that ends before it starts, or comes without 24 hours' notice."""
+    """Refuse a window that ends before it starts, starts in the past, or lacks 24 hours' notice."""
     at = at or timezone.now()
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": [_("The maintenance must end after it starts.")]})
@@ -169,6 +171,20 @@ def maintenance_check(
         raise ValidationError({"ends_at": [_("This maintenance would already be over.")]})
     notice = timedelta(hours=settings.SERVICE_MAINTENANCE_NOTICE_HOURS)
     unchanged = previous_start is not None and previous_start == starts_at
+    # A start in the past would close the portal the moment it is saved, with no warning to
+    # anyone. The tolerance covers the minutes spent filling in the form ("now" typed in).
+    if starts_at < at - MAINTENANCE_START_TOLERANCE and not unchanged:
+        raise ValidationError(
+            {
+                "starts_at": [
+                    _(
+                        "The maintenance cannot start in the past (it is %(now)s now): "
+                        "choose a start from now on."
+                    )
+                    % {"now": formats.date_format(timezone.localtime(at, _zone()), "l j F Y, H:i")}
+                ]
+            }
+        )
     if starts_at - at < notice and not is_urgent and not unchanged:
         raise ValidationError(
             {

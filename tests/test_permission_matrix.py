@@ -15,11 +15,12 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from core.roles import MANAGERS, OPERATORS
-from customers.models import Customer, Unit
+from customers.models import Customer, CustomerImport, Unit
 from notifications.models import Notification
 from tests.core.factories import TermsVersionFactory, staff_with_role
 from tests.customers.factories import CustomerFactory
@@ -96,6 +97,11 @@ ADMIN_PAGES = {
     # Operators see the list (view permission) without its actions: nothing is done (ADMIN_EFFECTS).
     "customers: suspend": ("post", LOGIN, LOGIN, 200, GO),
     "customers: reinstate": ("post", LOGIN, LOGIN, 200, GO),
+    # The Databank import creates and changes customers: the managers' own.
+    "customers: import": ("get", LOGIN, LOGIN, 403, 200),
+    "customers: import upload": ("post", LOGIN, LOGIN, 403, GO),
+    "customers: import status": ("get", LOGIN, LOGIN, 403, 200),
+    "customers: import progress": ("get", LOGIN, LOGIN, 403, 200),
     "units: report lost": ("post", LOGIN, LOGIN, 200, GO),
     "products: latest version": ("post", LOGIN, LOGIN, 403, GO),
     # Operators read the e-mail log; the resend action is not theirs: nothing is done.
@@ -116,6 +122,11 @@ ADMIN_EFFECTS = {
     ),
     "customers: reinstate": (
         lambda w: not Customer.objects.get(pk=w["suspended"].pk).is_suspended,
+        {"manager"},
+    ),
+    # The upload is stored for a worker (the import itself runs once the request commits).
+    "customers: import upload": (
+        lambda w: CustomerImport.objects.count() == 2,
         {"manager"},
     ),
     "units: report lost": (
@@ -239,6 +250,9 @@ def every_model_row(db, service_open, _private_media):
     return {
         "terms": terms,
         "customer": customer,
+        "customer_import": CustomerImport.objects.create(
+            original_name="export.csv", uploaded_by=users["manager"]
+        ),
         "suspended": CustomerFactory(is_suspended=True, suspension_reason="Counterfeit tool."),
         "ticket": ticket,
         "other_ticket": other_ticket,
@@ -330,6 +344,29 @@ def request_for(every_model_row, name):
                 "action": "reinstate_customers",
                 "_selected_action": [every_model_row["suspended"].pk],
             },
+        ),
+        "customers: import": (reverse("admin:customers_customer_import"), None),
+        "customers: import upload": (
+            reverse("admin:customers_customer_import"),
+            {
+                "file": SimpleUploadedFile(
+                    "export.csv", b"code,company,email\nMATRIX1,Matrix,matrix1@example.com\n"
+                )
+            },
+        ),
+        "customers: import status": (
+            reverse(
+                "admin:customers_customer_import_status",
+                args=[every_model_row["customer_import"].pk],
+            ),
+            None,
+        ),
+        "customers: import progress": (
+            reverse(
+                "admin:customers_customer_import_progress",
+                args=[every_model_row["customer_import"].pk],
+            ),
+            None,
         ),
         "units: report lost": (
             reverse("admin:customers_unit_changelist"),

@@ -1,10 +1,10 @@
-"""Embedded default: no service needed (SQLite, eager Celery, e-mail to the console)."""
+"""Embedded default: no service needed (SQLite, eager Celery, e-mail to files in var/mail/)."""
 
 import base64
 import hashlib
 
 from .base import *
-from .base import env
+from .base import BASE_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only-insecure-key-change-me-0123456789abcdef")
@@ -19,3 +19,18 @@ WHITENOISE_AUTOREFRESH = True
 REMOTE_ACCESS_KEYS = REMOTE_ACCESS_KEYS or [
     base64.urlsafe_b64encode(hashlib.sha256(b"local-remote-access-only").digest()).decode()
 ]
+
+# E-mails are written to var/mail/, one file per message, rather than printed on the console,
+# where the demo's e-mails buried the log-ins `make run` prints. EMAIL_URL chooses another way
+# (consolemail:// prints them again).
+if not env("EMAIL_URL", default="").strip():
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
+
+# Demo switch: the service takes tickets and replies at any hour (maintenance still closes it),
+# so a newcomer can try every step outside the service hours. Read here only: the production
+# settings never define it, and the gate honours it with DEBUG on only (schedule.gate).
+SERVICE_DEMO_ALWAYS_OPEN = env.bool("DEMO_SERVICE_ALWAYS_OPEN", default=False)
+
+# The in-memory broker of eager Celery has no host name, which kombu warns about at every start.
+LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}

@@ -147,9 +147,10 @@ def test_missing_columns_and_unreadable_files(tmp_path):
     assert error is not None
     assert "line 1: Missing columns: email" in err
     assert not Customer.objects.exists()
-    path = tmp_path / "latin1.csv"
-    path.write_bytes("code,company,email\nC1,Caf\xe9,c@example.com\n".encode("latin-1"))
-    with pytest.raises(CommandError, match="not UTF-8"):
+    # Neither UTF-8 nor Windows-1252 (0x81 is no character in either): refused, with where.
+    path = tmp_path / "garbled.csv"
+    path.write_bytes(b"code,company,email\nC1,Caf\x81,c@example.com\n")
+    with pytest.raises(CommandError, match="cannot be read as UTF-8 / Windows-1252: byte 0x81"):
         call_command("import_customers", str(path), stdout=io.StringIO())
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_customers", str(tmp_path / "missing.csv"), stdout=io.StringIO())

@@ -110,7 +110,9 @@ def test_gate_over_http(client, customer, unit, terms, at, state, next_opening):
         assert Ticket.objects.count() == 2
         assert replies.get().body == "The log is attached."
     else:
-        assert "open-closed-reason" in page  # the button is disabled, with the reason
+        # The button is disabled and points to the status box, which gives the reason.
+        assert 'disabled aria-describedby="service-status-reason"' in page
+        assert 'id="service-status-reason"' in page
         assert "Replies are closed right now." in detail.content.decode()
         when = f"{next_opening:%H:%M}"
         for refused in (response, reply):

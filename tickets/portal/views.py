@@ -20,7 +20,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from core.models import TermsVersion
 from core.selectors import terms_current
 from customers.mixins import CustomerRequiredMixin
+from schedule.gate import ServiceState
 from schedule.middleware import keeps_form_during_maintenance
+from schedule.selectors import notice_list_active
 from tickets.attachments import attachments_stage
 from tickets.forms import Refusal, refusals_shown
 from tickets.models import Attachment, Ticket
@@ -94,7 +96,8 @@ class HomeView(View):
         customer = (
             getattr(request.user, "customer", None) if request.user.is_authenticated else None
         )
-        context = {"service": _service_status(request)}
+        status = _service_status(request)
+        context = {"service": status, "notices": self.notices_not_in_the_status(status)}
         if customer is not None:
             tickets = ticket_list_for_customer(customer=customer, state="open")
             context["open_tickets"] = list(tickets[:5])
@@ -102,6 +105,24 @@ class HomeView(View):
                 ticket_list_for_customer(customer=customer, state="closed")[:3]
             )
         return render(request, "tickets/home.html", context)
+
+    @staticmethod
+    def notices_not_in_the_status(status):
+        """The banners, less the holiday or closure the status box already tells of today.
+
+        Their announcement ends before the service opens again; a closure still to come after
+        that opening keeps its banner.
+        """
+        notices = notice_list_active(at=status.at if status else None)
+        if status is None or status.state not in (ServiceState.HOLIDAY, ServiceState.CLOSURE):
+            return notices
+        reopens = status.next_opening
+        return [
+            notice
+            for notice in notices
+            if notice.source not in ("holiday", "closure")
+            or (reopens is not None and notice.publish_until > reopens)
+        ]
 
 
 class TicketListView(CustomerRequiredMixin, View):

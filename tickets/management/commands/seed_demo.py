@@ -1,5 +1,8 @@
 import io
+import logging
+from contextlib import contextmanager, suppress
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,6 +20,7 @@ from customers.models import Customer, Unit
 from customers.services import customer_create, customer_suspend, unit_register, unit_report_lost
 from products.models import Product
 from schedule.gate import service_status
+from schedule.models import ServiceHours
 from tickets.models import Attachment, Ticket
 from tickets.services import (
     ticket_close,
@@ -54,27 +58,84 @@ CUSTOMERS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo world (products, customers, units, tickets in every status, staff)."
+    help = (
+        "Create the demo world (products, customers, units, tickets in every status, staff), "
+        "then print the log-ins and whether the service takes tickets right now."
+    )
 
     def handle(self, *args, **options):
-        with transaction.atomic():
+        # The demo's e-mails go where the settings say (files under var/mail/ locally); the
+        # eager Celery tasks that send them would add a log line each before the log-ins, and
+        # kombu a warning about the in-memory broker's missing host name.
+        with _quiet("celery", "kombu"), transaction.atomic():
             created = self.seed()
+        self.stdout.write(self.closing_lines(created=created))
+
+    def closing_lines(self, *, created: bool) -> str:
+        """The log-ins, the state of the service and where the e-mails went: the last lines."""
         base = settings.PORTAL_BASE_URL
-        self.stdout.write(
-            self.style.SUCCESS("Demo world ready." if created else "Demo world already there.")
-        )
-        self.stdout.write(
-            f"\n  Portal:  {base}/\n"
-            f"  Admin:   {base}/admin/\n\n"
-            f"  Customers (code or e-mail, password {DEMO_PASSWORD}):\n"
-            + "".join(
-                f"    {code}  {email}  ({company})\n" for code, company, email, *_ in CUSTOMERS
-            )
-            + "    DEMO04  suspended@example.com  (Suspended Motors: reads, cannot write)\n"
-            f"  Operator: operator / {DEMO_PASSWORD}\n"
-            f"  Manager:  manager / {DEMO_PASSWORD}\n\n"
-            "  E-mails to customers and operators are printed on this console.\n"
-        )
+        style = self.style
+        rule = "-" * 78
+        people = [
+            (code, email, f"{company} ({LANGUAGE_NAMES[language]})")
+            for code, company, email, _contact, language, _country in CUSTOMERS
+        ]
+        people.append(("DEMO04", "suspended@example.com", "Suspended Motors: reads, cannot write"))
+        lines = [
+            "",
+            rule,
+            style.SUCCESS("Demo world ready." if created else "Demo world already there.")
+            + f"  Portal: {base}/   Admin: {base}/admin/",
+            "",
+            style.MIGRATE_HEADING(
+                f"Customers log in with their code or e-mail, password {DEMO_PASSWORD}"
+            ),
+            *(f"  {code}  {email:<28} {who}" for code, email, who in people),
+            style.MIGRATE_HEADING("Staff log in to the admin"),
+            f"  operator / {DEMO_PASSWORD}    manager / {DEMO_PASSWORD}",
+            "",
+            *self.service_lines(),
+            "",
+            _mail_line(),
+            rule,
+        ]
+        return "\n".join(lines)
+
+    def service_lines(self) -> list[str]:
+        """Say whether customers can open tickets and reply now, and how to try it if not."""
+        status = service_status()
+        hours = _hours_text()
+        if status.demo:
+            return [
+                self.style.WARNING(
+                    "DEMO_SERVICE_ALWAYS_OPEN is on: customers open tickets and reply at any "
+                    "hour (local settings only)."
+                ),
+                f"  The real service hours: {hours}.",
+            ]
+        if status.accepts_tickets:
+            until = f" until {status.until:%H:%M}" if status.until else ""
+            return [
+                f"The service is open now{until}: customers can open tickets and reply.",
+                f"  Service hours: {hours}; outside them customers can only read.",
+                "  To try every step at any hour: DEMO_SERVICE_ALWAYS_OPEN=1 make run",
+            ]
+        lines = [
+            self.style.WARNING(f"The service is closed now: {status.reason}"),
+            "  Customers can read their tickets but cannot open tickets or reply until it opens.",
+        ]
+        if status.next_opening:
+            when = status.next_opening
+            lines.append(f"  It opens again on {when:%A} {when.day} {when:%B %Y, %H:%M}.")
+        return [
+            *lines,
+            f"  Service hours: {hours}.",
+            "  To try opening tickets and replying now, start the demo with the service open at",
+            "  all hours (read by the local settings only, never in production):",
+            self.style.SUCCESS("    DEMO_SERVICE_ALWAYS_OPEN=1 make run"),
+            "  or log in as the manager and change the hours in the admin:",
+            "  Service calendar > Service hours.",
+        ]
 
     def seed(self) -> bool:
         if Customer.objects.filter(code="DEMO01").exists():
@@ -149,7 +210,7 @@ class Command(BaseCommand):
             customer=smith, product=products["kessv2-slave"], serial_number="KS900321"
         )
 
-        instants = iter(_open_instants(count=12))
+        instants = iter(_open_instants(count=14))
 
         def open_ticket(customer, unit, subject, **extra):
             fields = {
@@ -230,6 +291,8 @@ class Command(BaseCommand):
             terms_version=terms,
             at=next(instants),
         )
+        # The suspended workshop had tickets before its suspension: it still reads them (and
+        # their answers) but can no longer reply, open tickets or register units.
         suspended = customer_create(
             code="DEMO04",
             company="Suspended Motors",
@@ -239,6 +302,31 @@ class Command(BaseCommand):
             country="IT",
             password=DEMO_PASSWORD,
         )
+        ktag_slave = unit_register(
+            customer=suspended, product=products["ktag-slave"], serial_number="KTS-55012"
+        )
+        remote = open_ticket(
+            suspended,
+            ktag_slave,
+            "K-TAG Slave: protocol not supported after update",
+            software_version="7.020",
+            ecu_description="Siemens SID208",
+        )
+        ticket_take(ticket=remote, operator=operator)
+        ticket_reply_staff(
+            ticket=remote,
+            operator=operator,
+            new_status=Ticket.Status.WAITING_CUSTOMER,
+            body="During the remote session we found software that is not ours on this tool. "
+            "Your account is suspended (terms, §5): please contact the sales office.",
+        )
+        earlier = open_ticket(suspended, ktag_slave, "Which cable for boot mode on a Tricore ECU?")
+        ticket_reply_staff(
+            ticket=earlier,
+            operator=operator,
+            body="Use the boot-mode cable and the pin-out in the K-TAG manual, chapter 4.",
+        )
+        ticket_close(ticket=earlier, user=operator)
         customer_suspend(
             customer=suspended,
             reason="Counterfeit software found during a remote session (terms, §5).",
@@ -272,3 +360,60 @@ def _open_instants(*, count: int) -> list[datetime]:
                 found.append(instant)
         day -= timedelta(days=1)
     return sorted(found)[-count:]
+
+
+LANGUAGE_NAMES = {"it": "Italian", "fr": "French", "en": "English"}
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@contextmanager
+def _quiet(*names: str):
+    """Let the named loggers say only errors for the block's length."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _hours_text() -> str:
+    """The weekly service hours in one line: "Mon-Fri 08:30-12:30, 14:00-18:00 (Europe/Rome)"."""
+    by_day: dict[int, list[str]] = {}
+    for hours in ServiceHours.objects.order_by("weekday", "opens_at"):
+        by_day.setdefault(hours.weekday, []).append(
+            f"{hours.opens_at:%H:%M}-{hours.closes_at:%H:%M}"
+        )
+    groups: list[tuple[int, int, list[str]]] = []
+    for day in sorted(by_day):
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == by_day[day]:
+            groups[-1] = (groups[-1][0], day, by_day[day])
+        else:
+            groups.append((day, day, by_day[day]))
+    if not groups:
+        return "none set"
+    parts = [
+        (WEEKDAY_NAMES[first] if first == last else f"{WEEKDAY_NAMES[first]}-{WEEKDAY_NAMES[last]}")
+        + " "
+        + ", ".join(spans)
+        for first, last, spans in groups
+    ]
+    return "; ".join(parts) + f" ({settings.SERVICE_TIME_ZONE} time)"
+
+
+def _mail_line() -> str:
+    """Where the demo's e-mails (receipts, answers, status changes) can be read."""
+    backend = settings.EMAIL_BACKEND
+    if backend.endswith("filebased.EmailBackend"):
+        folder = Path(settings.EMAIL_FILE_PATH)
+        with suppress(ValueError):
+            folder = folder.relative_to(Path.cwd())
+        return f"E-mails to customers and staff are written to {folder}/, one file per message."
+    if backend.endswith("console.EmailBackend"):
+        return "E-mails to customers and staff are printed on this console."
+    if backend.endswith("locmem.EmailBackend"):
+        return "E-mails to customers and staff are kept in memory (test settings)."
+    return "E-mails to customers and staff are sent through EMAIL_URL."
