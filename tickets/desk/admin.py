@@ -13,7 +13,6 @@ from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin_pagination import NoCountPaginationMixin
+from core.dates import datetime_short
 from core.formats import duration_display
 from customers.models import Customer
 from schedule.selectors import service_time_between
@@ -195,7 +195,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
 
     @admin.display(description=_("received at"), ordering="received_at")
     def received(self, obj):
-        return date_format(timezone.localtime(obj.received_at), "SHORT_DATETIME_FORMAT")
+        return datetime_short(obj.received_at)
 
     @admin.display(description=_("subject"))
     def subject_short(self, obj):

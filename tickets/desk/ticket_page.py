@@ -12,13 +12,12 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import datetime_short
 from tickets.desk.forms import (
     KEEP_STATUS,
     CloseForm,
@@ -159,7 +158,7 @@ class TicketPageMixin:
             (
                 (
                     reverse("admin:notifications_notification_change", args=[row.pk]),
-                    date_format(timezone.localtime(row.created_at), "SHORT_DATETIME_FORMAT"),
+                    datetime_short(row.created_at),
                     row.recipient,
                     row.event.get_kind_display(),
                     row.status,
