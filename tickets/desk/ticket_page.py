@@ -37,6 +37,11 @@ from tickets.services import (
 )
 
 
+def staff_name(user) -> str:
+    """Name a member of staff as colleagues know them: the full name, else the log-in name."""
+    return user.get_full_name() or user.get_username()
+
+
 # The ticket page's actions: name → (form class, what to do with the cleaned form).
 def _do_reply(request, ticket, form):
     status = form.cleaned_data.get("new_status")
@@ -91,6 +96,12 @@ class TicketPageMixin:
     @admin.display(description=_("waiting (service time)"))
     def waiting_detail(self, obj):
         return self.waiting(obj)
+
+    @admin.display(description=_("operator"))
+    def operator_detail(self, obj):
+        if obj.assigned_to is None:
+            return gettext("nobody yet")
+        return staff_name(obj.assigned_to)
 
     @admin.display(description=_("customer"))
     def customer_detail(self, obj):
