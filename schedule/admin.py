@@ -5,8 +5,10 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import zone_name
 from schedule import services
 from schedule.models import Closure, Maintenance, Notice, ServiceHours
 
@@ -81,7 +83,20 @@ class ClosureAdmin(ServiceWriteAdmin):
     service_argument = "closure"
 
 
-class MaintenanceForm(forms.ModelForm):
+class ServiceZoneForm(forms.ModelForm):
+    """Say beside each date and time which zone it is in: the service's, whatever the browser's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.DateTimeField | forms.SplitDateTimeField):
+                zone = gettext("Time in the service's time zone (%(zone)s).") % {
+                    "zone": zone_name()
+                }
+                field.help_text = f"{field.help_text} {zone}".strip()
+
+
+class MaintenanceForm(ServiceZoneForm):
     class Meta:
         model = Maintenance
         fields = ["starts_at", "ends_at", "is_urgent", "text_it", "text_en", "text_fr"]
@@ -113,8 +128,15 @@ class MaintenanceAdmin(ServiceWriteAdmin):
     service_argument = "maintenance"
 
 
+class NoticeForm(ServiceZoneForm):
+    class Meta:
+        model = Notice
+        fields = ["severity", "publish_from", "publish_until", "text_it", "text_en", "text_fr"]
+
+
 @admin.register(Notice)
 class NoticeAdmin(ServiceWriteAdmin):
+    form = NoticeForm
     list_display = ["text_it", "severity", "source", "publish_from", "publish_until"]
     list_filter = ["severity", "source"]
     search_fields = ["text_it", "text_en", "text_fr"]

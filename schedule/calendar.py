@@ -94,7 +94,10 @@ def pick_language(texts: dict[str, str], language: str | None) -> str:
     return ""
 
 
-_HOLIDAY_LANGUAGES = {"it": "it_IT", "en": "en_US", "fr": "fr_FR"}
+# The package's localisations to ask for, best first, for each portal language.
+_HOLIDAY_LANGUAGES = {"it": ("it_IT",), "en": ("en_GB", "en_US"), "fr": ("fr_FR", "fr")}
+# The service writes British English: the names the package has only in American English.
+_BRITISH_NAMES = {"Labor Day": "Labour Day", "Assumption Of Mary Day": "Assumption of Mary"}
 
 
 @lru_cache(maxsize=256)
@@ -105,15 +108,15 @@ def _holidays_of_year(country: str, subdivision: str | None, year: int) -> dict[
     names: dict[date, dict] = {}
     supported = holidays.list_localized_countries().get(country, [])
     fallback = holidays.country_holidays(country).default_language
-    for code, locale in _HOLIDAY_LANGUAGES.items():
+    for code, locales in _HOLIDAY_LANGUAGES.items():
+        locale = next((locale for locale in locales if locale in supported), fallback)
         # Without an explicit language the package follows the LANG of the process.
         table = holidays.country_holidays(
-            country,
-            subdiv=subdivision or None,
-            years=year,
-            language=locale if locale in supported else fallback,
+            country, subdiv=subdivision or None, years=year, language=locale
         )
         for day, name in table.items():
+            if locale == "en_US":
+                name = _BRITISH_NAMES.get(name, name)
             names.setdefault(day, {})[code] = name
     return names
 

@@ -1,7 +1,9 @@
 from django.db import models
+from django.utils.text import Truncator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import EN_DASH, date_short, span_short, zone_name
 from core.models import TimeStampedModel
 
 
@@ -79,7 +81,12 @@ class Closure(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.title_it} ({self.first_day}-{self.last_day})"
+        if not (self.first_day and self.last_day):
+            return self.title()
+        days = date_short(self.first_day)
+        if self.last_day != self.first_day:
+            days = f"{days}{EN_DASH}{date_short(self.last_day)}"
+        return f"{self.title()} ({days})"
 
     def title(self, language: str | None = None) -> str:
         """Return the title in a language, falling back to Italian."""
@@ -116,7 +123,10 @@ class Maintenance(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.starts_at:%Y-%m-%d %H:%M} - {self.ends_at:%Y-%m-%d %H:%M}"
+        # Shown in the admin's messages and delete page: in the service zone, which it names.
+        if not (self.starts_at and self.ends_at):
+            return str(self._meta.verbose_name)
+        return f"{span_short(self.starts_at, self.ends_at)} ({zone_name()})"
 
     def text(self, language: str | None = None) -> str:
         """Return the text in a language, falling back to Italian."""
@@ -180,7 +190,10 @@ class Notice(TimeStampedModel):
         ]
 
     def __str__(self):
-        return self.text_it[:60]
+        text = Truncator(self.text()).chars(80)
+        if not (self.publish_from and self.publish_until):
+            return text
+        return f"{text} ({span_short(self.publish_from, self.publish_until)}, {zone_name()})"
 
     def text(self, language: str | None = None) -> str:
         """Return the text in a language, falling back to Italian."""

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from core.dates import date_long
 from schedule.calendar import (
     ONE_DAY,
     Calendar,
@@ -53,7 +54,7 @@ class ActiveNotice:
 def _holiday_text(day: date, names: dict[str, str], language: str) -> str:
     with translation.override(language):
         return _("No support service on %(day)s: national holiday (%(name)s).") % {
-            "day": formats.date_format(day, "l j F Y"),
+            "day": date_long(day),
             "name": pick_language(names, language),
         }
 
@@ -68,8 +69,8 @@ def closure_notice_texts(*, first: date, last: date, titles: dict[str, str]) -> 
             else:
                 text = _("The support service is closed from %(first)s to %(last)s: %(title)s.")
             texts[code] = text % {
-                "first": formats.date_format(first, "l j F Y"),
-                "last": formats.date_format(last, "l j F Y"),
+                "first": date_long(first),
+                "last": date_long(last),
                 "title": pick_language(titles, code),
             }
     return texts

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.dates import datetime_long
 from schedule.calendar import ClosureRule
 from schedule.models import Closure, Maintenance, Notice, ServiceHours
 from schedule.selectors import closure_notice_texts
@@ -209,12 +210,8 @@ def _maintenance_notice_texts(*, maintenance: Maintenance) -> dict[str, str]:
                 "the portal will not be reachable."
             ) % {
                 # The format of the home page and the closures' notices, not the locale's.
-                "start": formats.date_format(
-                    timezone.localtime(maintenance.starts_at, zone), "l j F Y, H:i"
-                ),
-                "end": formats.date_format(
-                    timezone.localtime(maintenance.ends_at, zone), "l j F Y, H:i"
-                ),
+                "start": datetime_long(timezone.localtime(maintenance.starts_at, zone)),
+                "end": datetime_long(timezone.localtime(maintenance.ends_at, zone)),
             }
             extra = maintenance.text(code)
             if extra:

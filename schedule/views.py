@@ -72,6 +72,8 @@ def calendar_feed(request):
         vary="lang" not in request.GET,
     )
     response["Content-Disposition"] = 'inline; filename="service-calendar.ics"'
+    # The language the texts are in, not the one the request was served in (LocaleMiddleware).
+    response["Content-Language"] = language
     return response
 
 
@@ -89,7 +91,8 @@ def _ical_build(*, language: str, today: date) -> bytes:
     feed.add("prodid", "-//Technical support portal//Service calendar//EN")
     feed.add("version", "2.0")
     feed.add("calscale", "GREGORIAN")
-    feed.add("x-wr-calname", _("Technical support service calendar"))
+    in_language = {"LANGUAGE": language}
+    feed.add("x-wr-calname", _("Technical support service calendar"), parameters=in_language)
     feed.add("x-wr-timezone", settings.SERVICE_TIME_ZONE)
     feed.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
 
@@ -101,7 +104,7 @@ def _ical_build(*, language: str, today: date) -> bytes:
         event.add("dtstamp", stamp_of(revised))
         event.add("dtstart", first)
         event.add("dtend", last + timedelta(days=1))
-        event.add("summary", summary)
+        event.add("summary", summary, parameters=in_language)
         event.add("transp", "TRANSPARENT")
         return event
 
@@ -141,10 +144,12 @@ def _ical_build(*, language: str, today: date) -> bytes:
         event.add("dtstamp", stamp_of(window.revised))
         event.add("dtstart", window.starts_at.astimezone(UTC))
         event.add("dtend", window.ends_at.astimezone(UTC))
-        event.add("summary", _("Portal unreachable: extraordinary maintenance"))
-        text = pick_language(window.texts, language)
-        if text:
-            event.add("description", text)
+        event.add(
+            "summary", _("Portal unreachable: extraordinary maintenance"), parameters=in_language
+        )
+        description = pick_language(window.texts, language)
+        if description:
+            event.add("description", description, parameters=in_language)
         feed.add_component(event)
     return feed.to_ical()
 
@@ -159,7 +164,9 @@ def notices_feed(request):
         bucket=now.strftime("%Y%m%d%H%M"),
         build=lambda: _notices_build(at=now),
     )
-    return _public(request, body, content_type="application/json")
+    response = _public(request, body, content_type="application/json")
+    response["Content-Language"] = ", ".join(LANGUAGES)  # every text in every language
+    return response
 
 
 def _notices_build(*, at: datetime) -> bytes:

@@ -119,7 +119,10 @@ LANGUAGES = [("it", _("Italian")), ("en", _("English")), ("fr", _("French"))]
 # Support itself is given in these two only (terms, §2).
 TICKET_LANGUAGES = [("it", _("Italian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "Europe/Rome"
+# Day first and 24 hours in every language, English included (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
+# Pages, e-mails and the admin show every instant in the service's own zone (SERVICE_TIME_ZONE).
+TIME_ZONE = env("SERVICE_TIME_ZONE", default="Europe/Rome")
 USE_I18N = True
 USE_TZ = True
 

@@ -13,7 +13,6 @@ from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext
@@ -21,11 +20,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.admin_pagination import NoCountPaginationMixin
+from core.dates import datetime_short
 from core.formats import duration_display
 from customers.models import Customer
 from schedule.selectors import service_time_between
 from tickets.desk.queue import OperatorFilter, QueueStatusFilter, waiting_annotate
-from tickets.desk.ticket_page import TicketPageMixin
+from tickets.desk.ticket_page import TicketPageMixin, staff_name
 from tickets.models import Attachment, Ticket
 from tickets.services import ticket_take_next
 
@@ -37,7 +37,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         "received",
         "waiting",
         "customer_code",
-        "product",
+        "product_version",
         "serial_number",
         "subject_short",
         "status_badge",
@@ -65,7 +65,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
                 "fields": [
                     ("number", "status"),
                     ("received_at", "waiting_detail"),
-                    ("assigned_to", "taken_at"),
+                    ("operator_detail", "taken_at"),
                     ("first_response_at", "closed_at"),
                     "duplicates_detail",
                 ]
@@ -107,7 +107,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         "status",
         "received_at",
         "waiting_detail",
-        "assigned_to",
+        "operator_detail",
         "taken_at",
         "first_response_at",
         "closed_at",
@@ -195,11 +195,28 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
 
     @admin.display(description=_("received at"), ordering="received_at")
     def received(self, obj):
-        return date_format(timezone.localtime(obj.received_at), "SHORT_DATETIME_FORMAT")
+        return datetime_short(obj.received_at)
+
+    @admin.display(description=_("product"))
+    def product_version(self, obj):
+        # A customer on an old version is told to update first (terms, §9): seen at a glance.
+        if not obj.software_outdated:
+            return obj.product.name
+        return format_html(
+            '{} <span class="ticket-outdated" title="{}">{}</span>',
+            obj.product.name,
+            gettext("Software %(version)s, older than the latest (%(latest)s)")
+            % {"version": obj.software_version, "latest": obj.product.latest_version or "—"},
+            gettext("old version"),
+        )
 
     @admin.display(description=_("subject"))
     def subject_short(self, obj):
-        return Truncator(obj.subject).chars(60)
+        # The whole subject stays one hover away; the column stays narrow enough for a laptop.
+        short = Truncator(obj.subject).chars(48)
+        if short == obj.subject:
+            return obj.subject
+        return format_html('<span title="{}">{}</span>', obj.subject, short)
 
     @admin.display(description=_("customer code"), ordering="customer__code")
     def customer_code(self, obj):
@@ -216,8 +233,8 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
     @admin.display(description=_("operator"), ordering="assigned_to")
     def operator(self, obj):
         if obj.assigned_to is None:
-            return "—"
-        return obj.assigned_to.get_full_name() or obj.assigned_to.username
+            return format_html('<span class="ticket-nobody" title="{}">—</span>', _("Unassigned"))
+        return staff_name(obj.assigned_to)
 
     # Take next -----------------------------------------------------------------------------------
 

@@ -12,13 +12,12 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import datetime_short
 from tickets.desk.forms import (
     KEEP_STATUS,
     CloseForm,
@@ -36,6 +35,11 @@ from tickets.services import (
     ticket_status_change,
     ticket_take,
 )
+
+
+def staff_name(user) -> str:
+    """Name a member of staff as colleagues know them: the full name, else the log-in name."""
+    return user.get_full_name() or user.get_username()
 
 
 # The ticket page's actions: name → (form class, what to do with the cleaned form).
@@ -92,6 +96,12 @@ class TicketPageMixin:
     @admin.display(description=_("waiting (service time)"))
     def waiting_detail(self, obj):
         return self.waiting(obj)
+
+    @admin.display(description=_("operator"))
+    def operator_detail(self, obj):
+        if obj.assigned_to is None:
+            return gettext("nobody yet")
+        return staff_name(obj.assigned_to)
 
     @admin.display(description=_("customer"))
     def customer_detail(self, obj):
@@ -159,7 +169,7 @@ class TicketPageMixin:
             (
                 (
                     reverse("admin:notifications_notification_change", args=[row.pk]),
-                    date_format(timezone.localtime(row.created_at), "SHORT_DATETIME_FORMAT"),
+                    datetime_short(row.created_at),
                     row.recipient,
                     row.event.get_kind_display(),
                     row.status,

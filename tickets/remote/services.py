@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -121,18 +121,13 @@ def remote_access_request(
         remote_access = RemoteAccessRequest.objects.create(
             ticket=ticket, requested_by=operator, requested_at=now
         )
-        body = message.strip()
-        if not body:
-            with translation.override(ticket.language):
-                body = _(
-                    "The operator asks for a remote-assistance session with TeamViewer. "
-                    "Open the ticket in the portal to confirm and send the access details."
-                )
+        # Only the operator's own words are stored: without them the ticket page and the e-mail
+        # each say what the request means, in the language of whoever reads it.
         event = event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.REMOTE_REQUEST,
             author=operator,
-            body=body,
+            body=message.strip(),
             is_public=True,
             at=now,
         )
