@@ -182,7 +182,7 @@ def maintenance_check(
                         "The maintenance cannot start in the past (it is %(now)s now): "
                         "choose a start from now on."
                     )
-                    % {"now": formats.date_format(timezone.localtime(at, _zone()), "l j F Y, H:i")}
+                    % {"now": datetime_long(at)}
                 ]
             }
         )

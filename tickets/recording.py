@@ -74,5 +74,6 @@ def customer_write_check(*, customer: Customer, at: datetime | None) -> None:
     require_service_open(at=at)
     if customer.is_suspended:
         raise PermissionDenied(
-            _("Your account is suspended: %(reason)s") % {"reason": customer.suspension_reason}
+            _("Your account is suspended. Reason given by our staff: “%(reason)s”")
+            % {"reason": customer.suspension_reason}
         )
