@@ -26,8 +26,11 @@ NewFiles = Sequence[tuple[str, CleanFile]]
 logger = logging.getLogger(__name__)
 
 
-def attachments_stage(*, user, files: NewFiles) -> list[Attachment]:
-    """Keep cleaned files without a ticket for the form shown again, within the user's quota."""
+def attachments_stage(*, user, files: NewFiles, form_token: str = "") -> list[Attachment]:
+    """Keep cleaned files without a ticket for the form shown again, within the user's quota.
+
+    `form_token` names the form they were sent with: only that form offers them again.
+    """
     customer = getattr(user, "customer", None)
     if customer is not None and customer.is_suspended:
         raise PermissionDenied(_("Your account is suspended: your files were not kept."))
@@ -40,9 +43,26 @@ def attachments_stage(*, user, files: NewFiles) -> list[Attachment]:
     with transaction.atomic():
         list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
         _check_staged_quota(user=user, sizes=sizes)
-        attachments = _attachments_reserve(user=user, files=files)
+        attachments = _attachments_reserve(user=user, files=files, form_token=form_token)
     _attachments_write(attachments=attachments, files=files)
     return attachments
+
+
+def attachments_staged_discard(*, user, form_token: str) -> int:
+    """Delete the files a form kept for its retries and did not send, once it has succeeded."""
+    if not form_token:
+        return 0
+    with transaction.atomic():
+        # Locked as the sweep locks them: a copy of the form being sent right now (a double
+        # click) either attaches a row first or finds it gone and says so, never half of it.
+        left = list(
+            Attachment.objects.select_for_update(skip_locked=True)
+            .filter(uploaded_by=user, form_token=form_token, ticket__isnull=True)
+            .only("pk", "file", "thumbnail")
+        )
+        gone = [a.pk for a in left if _files_delete(a)]
+        Attachment.objects.filter(pk__in=gone, ticket__isnull=True).delete()
+    return len(gone)
 
 
 def _staged_usage(*, user) -> tuple[int, int]:
@@ -75,12 +95,13 @@ def _check_staged_quota(*, user, sizes: Sequence[int]) -> None:
     )
 
 
-def _attachments_reserve(*, user, files: NewFiles) -> list[Attachment]:
+def _attachments_reserve(*, user, files: NewFiles, form_token: str = "") -> list[Attachment]:
     """Save staged rows naming the files about to be written."""
     attachments = []
     for kind, clean in files:
         attachment = Attachment(
             uploaded_by=user,
+            form_token=form_token,
             kind=kind,
             original_name=clean.original_name,
             content_type=clean.content_type,

@@ -6,6 +6,9 @@ account is suspended, the ticket is not theirs), or the data is wrong (Validatio
 `refusals_shown` turns each into what the user sees, the same way on the portal and in the admin.
 """
 
+import hashlib
+import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +24,13 @@ from core.forms import form_errors_add
 from schedule.gate import ServiceClosedError, ServiceStatus
 from tickets.models import Attachment
 from tickets.selectors import attachment_list_staged
-from tickets.uploads import ALLOWED_SUFFIXES, IMAGE_FORMATS, check_upload_size, clean_upload
+from tickets.uploads import (
+    ALLOWED_SUFFIXES,
+    IMAGE_FORMATS,
+    CleanFile,
+    check_upload_size,
+    clean_upload,
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -71,6 +80,33 @@ UPLOAD_FIELDS = {
     "other_files": Attachment.Kind.OTHER,
 }
 
+FORM_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def attachment_kind_by_type(clean: CleanFile) -> str:
+    """The kind of a file added to a message, which no field names: image, LOG or document."""
+    if clean.content_type.startswith("image/"):
+        return Attachment.Kind.IMAGE
+    if clean.content_type == "text/plain" and "log" in clean.original_name.lower():
+        return Attachment.Kind.LOG
+    return Attachment.Kind.DOCUMENT
+
+
+def _digest(chunks) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stored_digest(attachment: Attachment) -> str | None:
+    try:
+        with attachment.file.open("rb") as stored:
+            return _digest(stored.chunks())
+    except OSError:
+        # Gone (swept): it matches nothing, and the service says it is no longer there.
+        return None
+
 
 class UploadFormMixin:
     """Shared by the forms that carry files: counting, and the files to keep on a retry.
@@ -78,19 +114,44 @@ class UploadFormMixin:
     The number of files and their sizes are checked on the raw uploads before any file is read:
     when either is refused, no file of the batch is decoded, and `uploads_refused` tells the
     view that none may be kept for the retry.
+
+    Each form carries a token of its own (a hidden field, new each time the page is opened):
+    the files kept for its retry are stored under it, and only the same form offers them again.
+    A file chosen again that the form already keeps is not sent twice: the kept one is ticked.
     """
 
     uploads_refused = False
 
     def init_staged(self, user):
+        self.form_token = self._form_token()
+        self.fields["form_token"] = forms.CharField(
+            widget=forms.HiddenInput, required=False, initial=self.form_token
+        )
         self.fields["staged"] = StagedFilesField(
-            queryset=attachment_list_staged(user=user),
+            queryset=attachment_list_staged(user=user, form_token=self.form_token),
             required=False,
             label=_("Files already uploaded"),
             help_text=_("Kept from your previous attempt. Untick a file to leave it out."),
         )
 
+    def _form_token(self) -> str:
+        key = self.add_prefix("form_token")
+        sent = self.data.get(key, "") if self.is_bound else self.initial.get("form_token", "")
+        if isinstance(sent, str) and FORM_TOKEN.fullmatch(sent):
+            return sent
+        token = uuid.uuid4().hex
+        if self.is_bound:
+            # A form sent without its token (an old page) starts afresh, with nothing kept.
+            self.data = self.data.copy()
+            self.data[key] = token
+        return token
+
+    def upload_kind(self, field: str, clean: CleanFile) -> str:
+        """The kind a file sent in `field` is stored as."""
+        return self.upload_fields[field]
+
     def full_clean(self):
+        self._sorted_uploads = None
         refusals = self._uploads_precheck() if self.is_bound else []
         if refusals:
             self.uploads_refused = True
@@ -135,16 +196,49 @@ class UploadFormMixin:
             )
         return refusals
 
-    def new_files(self):
-        """(kind, clean file) pairs from the fields that passed validation."""
+    def _sort_uploads(self) -> tuple[list, list[Attachment]]:
+        """This attempt's new files, and the kept files it sends (ticked, or chosen again)."""
+        if getattr(self, "_sorted_uploads", None) is not None:
+            return self._sorted_uploads
         data = getattr(self, "cleaned_data", {})
-        pairs = []
-        for field, kind in self.upload_fields.items():
-            pairs.extend((kind, clean) for clean in data.get(field, []))
-        return pairs
+        staged = list(data.get("staged") or [])
+        # A copy: the field's own queryset is read again when the form is shown.
+        kept = list(self.fields["staged"].queryset.all()) if "staged" in self.fields else []
+        stored: dict[int, str | None] = {}
+        seen: set[tuple[str, int, str]] = set()
+        new: list = []
+        for field in self.upload_fields:
+            for clean in data.get(field, []):
+                # The same file as the same kind is a duplicate; the same photo given as the
+                # ECU's and as the connections' is the customer's choice.
+                kind = self.upload_kind(field, clean)
+                key = (kind, clean.size, _digest(clean.content.chunks()))
+                if key in seen:
+                    continue
+                seen.add(key)
+                twin = None
+                for attachment in kept:
+                    if (attachment.kind, attachment.size) != key[:2]:
+                        continue
+                    if attachment.pk not in stored:
+                        stored[attachment.pk] = _stored_digest(attachment)
+                    if stored[attachment.pk] == key[2]:
+                        twin = attachment
+                        break
+                if twin is None:
+                    new.append((kind, clean))
+                elif twin not in staged:
+                    staged.append(twin)
+        self._sorted_uploads = (new, staged)
+        return self._sorted_uploads
+
+    def new_files(self):
+        """(kind, clean file) pairs from the fields that passed validation, each file once."""
+        return list(self._sort_uploads()[0])
 
     def staged_files(self):
-        return list(getattr(self, "cleaned_data", {}).get("staged") or [])
+        """The kept files this attempt sends: those ticked, and those chosen again."""
+        return list(self._sort_uploads()[1])
 
 
 @dataclass

@@ -248,6 +248,10 @@ class Attachment(models.Model):
         CONNECTION_PHOTO = "connection_photo", _("Photo of the connections")
         LOG = "log", _("Tool LOG file")
         OTHER = "other", _("Other file")
+        # A file added to a message (the customer's reply, an operator's answer) has no field
+        # that says what it shows: it is labelled by its type.
+        IMAGE = "image", _("Image")
+        DOCUMENT = "document", _("Document")
 
     ticket = models.ForeignKey(
         "tickets.Ticket",
@@ -279,6 +283,11 @@ class Attachment(models.Model):
     original_name = models.CharField(_("original name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size"))
+    # While staged: the one form (a page's new-ticket or reply form) it was sent with. Only that
+    # form offers it again; another form, or the same page opened anew, never sees it.
+    form_token = models.CharField(
+        _("form it was sent with"), max_length=32, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
@@ -287,9 +296,10 @@ class Attachment(models.Model):
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="attachment_ticket_idx"),
+            # The user's staged files (the quota), and those of one form (the retry).
             models.Index(
-                fields=["uploaded_by", "created_at"],
-                name="attachment_staged_idx",
+                fields=["uploaded_by", "form_token", "created_at"],
+                name="attachment_staged_form_idx",
                 condition=models.Q(ticket__isnull=True),
             ),
         ]

@@ -1,6 +1,8 @@
+from collections.abc import Sequence
+
 from django.db.models import Prefetch, Q, QuerySet
 
-from customers.models import Customer
+from customers.models import Customer, Unit
 from tickets.models import Attachment, Ticket, TicketEvent
 
 
@@ -56,6 +58,25 @@ def attachment_get_for_user(*, user, pk: int) -> Attachment:
     )
 
 
-def attachment_list_staged(*, user) -> QuerySet[Attachment]:
-    """Return the files a user uploaded for a form not yet submitted."""
-    return Attachment.objects.filter(uploaded_by=user, ticket__isnull=True).order_by("created_at")
+def attachment_list_staged(*, user, form_token: str) -> QuerySet[Attachment]:
+    """Return the files a user kept for the retry of one form, the one holding `form_token`."""
+    if not form_token:
+        return Attachment.objects.none()
+    return Attachment.objects.filter(
+        uploaded_by=user, form_token=form_token, ticket__isnull=True
+    ).order_by("created_at", "pk")
+
+
+def ticket_open_list_by_unit(*, units: Sequence[Unit]) -> dict[int, list[Ticket]]:
+    """Return the open tickets of each of the units that has some, oldest first, by unit pk."""
+    by_unit: dict[int, list[Ticket]] = {}
+    if not units:
+        return by_unit
+    tickets = (
+        Ticket.objects.filter(unit__in=units, status__in=Ticket.OPEN_STATUSES)
+        .only("pk", "number", "subject", "status", "received_at", "unit_id")
+        .order_by("received_at", "number")
+    )
+    for ticket in tickets:
+        by_unit.setdefault(ticket.unit_id, []).append(ticket)
+    return by_unit

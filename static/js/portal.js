@@ -27,6 +27,28 @@
     if (event.target.matches("select[data-loss-value]")) toggleProblemFields(event.target);
   });
 
+  // What the page offers for browsers without this script (a button that asks the server).
+  Array.prototype.forEach.call(document.querySelectorAll("[data-without-script]"), function (el) {
+    el.hidden = true;
+  });
+
+  // The ticket form: the open tickets of the unit chosen, shown as soon as it is chosen. The page
+  // carries every unit's list; the confirmation given for one unit does not carry to another.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches("select[name=target]")) return;
+    var box = select.form.querySelector("[data-open-tickets]");
+    if (!box) return;
+    var shown = false;
+    Array.prototype.forEach.call(box.querySelectorAll("[data-unit-tickets]"), function (list) {
+      list.hidden = list.getAttribute("data-unit-tickets") !== select.value;
+      shown = shown || !list.hidden;
+    });
+    box.hidden = !shown;
+    var confirm = box.querySelector("input[type=checkbox]");
+    if (confirm) confirm.checked = false;
+  });
+
   // Upload progress: send forms that carry files with XMLHttpRequest so the bar can move.
   function hasFiles(form) {
     return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
@@ -52,7 +74,7 @@
     var box = form.querySelector(".progress");
     var bar = box.querySelector("progress");
     var label = box.querySelector(".progress-label");
-    var submit = form.querySelector("button[type=submit]");
+    var submit = event.submitter || form.querySelector(".actions button[type=submit]");
     box.hidden = false;
     submit.disabled = true;
     bar.value = 0;

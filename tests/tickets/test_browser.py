@@ -198,3 +198,62 @@ def _take_screenshots(browser, live_server, customer, number):
         page.wait_for_selector("#form-errors")
         page.screenshot(path=SHOTS / f"create-errors-{size_name}.png", full_page=True)
         context.close()
+
+
+def test_on_a_phone_the_open_tickets_show_at_once_and_a_loss_is_told_once(
+    live_server, browser, terms, transactional_db
+):
+    from tests.products.factories import ProductFactory
+    from tests.tickets.factories import TicketFactory
+
+    customer = CustomerFactory(language="en")
+    busy = UnitFactory(customer=customer, serial_number="KM-100123")
+    TicketFactory(customer=customer, unit=busy, subject="Write fails at 87%")
+    stolen = UnitFactory(
+        customer=customer,
+        product=ProductFactory(name="KESSv2 Slave Master Edition"),
+        serial_number="KS-900321-0042-ABCDEFGH",
+    )
+    context = browser.new_context(viewport=SIZES["phone"], locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/account/login/")
+    page.get_by_label("Customer code or e-mail").fill(customer.code)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+    # Choosing the unit shows its open tickets at once, before anything is sent.
+    page.goto(f"{live_server.url}/tickets/new/")
+    box = page.locator("[data-open-tickets]")
+    assert not box.is_visible()
+    assert not page.get_by_role("button", name="Show this unit's open tickets").is_visible()
+    page.select_option("#id_target", f"unit:{busy.pk}")
+    assert box.is_visible()
+    assert "Write fails at 87%" in box.inner_text()
+    page.select_option("#id_target", f"unit:{stolen.pk}")
+    assert not box.is_visible()
+
+    # The circumstances are written once, in the report; the loss ticket starts from them.
+    page.goto(f"{live_server.url}/account/units/{stolen.pk}/report-lost/")
+    page.get_by_label("Stolen").check()
+    page.get_by_label("Circumstances").fill("Stolen from the van on 2 May; report 123.")
+    page.locator("#id_confirm").check()
+    page.get_by_role("button", name="Report").click()
+    page.wait_for_url("**/tickets/new/?unit=*")
+    assert page.input_value("#id_description") == "Stolen from the van on 2 May; report 123."
+    name = page.locator(".fixed-value").first
+    assert "KESSv2 Slave Master Edition · KS-900321-0042-ABCDEFGH" in name.inner_text()
+    # The whole name is on the screen: wrapped, neither cut off nor pushing the page sideways.
+    assert page.evaluate("(el) => el.scrollWidth <= el.clientWidth", name.element_handle())
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES["phone"]["width"]
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "loss-report-phone.png", full_page=True)
+    page.check("#id_accept_terms")
+    page.get_by_role("button", name="Submit the ticket").click()
+    page.wait_for_url(re.compile(r".*/tickets/\d+/$"))
+    ticket = customer.tickets.get(unit=stolen)
+    assert (ticket.kind, ticket.description) == (
+        "loss",
+        "Stolen from the van on 2 May; report 123.",
+    )
+    context.close()

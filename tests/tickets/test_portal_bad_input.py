@@ -9,6 +9,7 @@ from django.urls import reverse
 from tests.conftest import make_image, stored_files, ticket_post_data, ticket_submit
 from tests.customers.factories import CustomerFactory, UnitFactory
 from tests.products.factories import DatabankFactory
+from tests.tickets.pages import form_token
 from tickets.models import Attachment, Ticket, TicketCounter, TicketEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("service_open")]
@@ -168,7 +169,9 @@ def test_good_files_are_kept_for_the_retry_and_attached_once(
     files_after_first_try = stored_files(private_media)
     assert len(files_after_first_try) == 3  # two files and the screenshot's thumbnail
 
-    retry = ticket_post_data(unit, terms, staged=[a.pk for a in staged])
+    retry = ticket_post_data(
+        unit, terms, staged=[a.pk for a in staged], form_token=form_token(page)
+    )
     response = customer_client.post(CREATE, retry)
     assert response.status_code == 302
     ticket = Ticket.objects.get()
@@ -182,9 +185,11 @@ def test_good_files_are_kept_for_the_retry_and_attached_once(
 
 def test_a_staged_screenshot_satisfies_the_screenshot_rule(customer_client, unit, terms):
     data = ticket_post_data(unit, terms, subject="", error_message="", screenshots=make_image())
-    customer_client.post(CREATE, data)
+    page = customer_client.post(CREATE, data).content.decode()
     staged = Attachment.objects.get(ticket__isnull=True)
-    retry = ticket_post_data(unit, terms, error_message="", staged=[staged.pk])
+    retry = ticket_post_data(
+        unit, terms, error_message="", staged=[staged.pk], form_token=form_token(page)
+    )
     assert customer_client.post(CREATE, retry).status_code == 302
 
 

@@ -21,6 +21,7 @@ from tickets.uploads import clean_upload, sizes_display
 pytestmark = pytest.mark.django_db
 
 CREATE = reverse("tickets:create")
+TOKEN = "0123456789abcdef0123456789abcdef"
 MB = 1024 * 1024
 
 
@@ -58,9 +59,9 @@ def log_file(name="tool.log", size=10):
     return SimpleUploadedFile(name, b"x" * size, content_type="text/plain")
 
 
-def stage(user, count=1, size=10):
+def stage(user, count=1, size=10, form_token=""):
     files = [("log", clean_upload(log_file(f"old{i}.log", size))) for i in range(count)]
-    return attachments_stage(user=user, files=files)
+    return attachments_stage(user=user, files=files, form_token=form_token)
 
 
 def assert_nothing_new_stored(private_media, before=()):
@@ -88,13 +89,14 @@ def test_a_hundred_images_to_a_reply_are_refused_and_nothing_is_stored(
 
 @pytest.mark.usefixtures("service_open", "no_file_is_decoded")
 def test_files_kept_earlier_count_towards_the_limit(customer_client, customer, unit, terms):
-    earlier = stage(customer.user, count=8)
+    earlier = stage(customer.user, count=8, form_token=TOKEN)
     data = ticket_post_data(
         unit,
         terms,
-        screenshots=[make_image("a.png"), make_image("b.png")],
+        screenshots=[make_image("a.png"), make_image("b.png", color="blue")],
         log_files=log_file(),
         staged=[a.pk for a in earlier],
+        form_token=TOKEN,
     )
     response = customer_client.post(CREATE, data)
     assert response.status_code == 400
@@ -201,7 +203,7 @@ def test_a_closed_service_keeps_the_files_within_the_quota(
 ):
     settings.ATTACHMENT_STAGED_MAX_COUNT = 3
     earlier = stage(customer.user, count=2)
-    two = [make_image("a.png"), make_image("b.png")]
+    two = [make_image("a.png"), make_image("b.png", color="blue")]
     response = customer_client.post(CREATE, ticket_post_data(unit, terms, screenshots=two))
     assert response.status_code == 400
     page = response.content.decode()

@@ -4,8 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from tickets.forms import UploadField
-from tickets.models import Attachment, Ticket
+from tickets.forms import UploadField, attachment_kind_by_type
+from tickets.models import Ticket
 
 KEEP_STATUS = ""
 
@@ -52,15 +52,9 @@ class StaffReplyForm(forms.Form):
         return data
 
     def new_files(self):
-        """(kind, clean file) pairs for tickets.services."""
+        """(kind, clean file) pairs for tickets.services, each labelled by its type."""
         return [
-            (
-                Attachment.Kind.SCREENSHOT
-                if clean.content_type.startswith("image/")
-                else Attachment.Kind.OTHER,
-                clean,
-            )
-            for clean in self.cleaned_data.get("files", [])
+            (attachment_kind_by_type(clean), clean) for clean in self.cleaned_data.get("files", [])
         ]
 
 

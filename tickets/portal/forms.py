@@ -5,20 +5,29 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Unit
 from products.models import Product
-from tickets.forms import UPLOAD_FIELDS, UploadField, UploadFormMixin
+from tickets.forms import UPLOAD_FIELDS, UploadField, UploadFormMixin, attachment_kind_by_type
 from tickets.models import Attachment, Ticket
 
 
-def _target_choices(customer: Customer, products):
+def target_value(unit: Unit) -> str:
+    return f"unit:{unit.pk}"
+
+
+def loss_report_subject(unit: Unit) -> str:
+    name = f"{unit.product} {unit.serial_number}"
+    if unit.status == Unit.Status.STOLEN:
+        return (_("Theft of %(unit)s") % {"unit": name})[:150]
+    return (_("Loss of %(unit)s") % {"unit": name})[:150]
+
+
+def _target_choices(units, products):
     units = [
         (
-            f"unit:{unit.pk}",
+            target_value(unit),
             f"{unit.product} · {unit.serial_number}"
             + (f" ({unit.get_status_display()})" if unit.is_lost_or_stolen else ""),
         )
-        for unit in customer.units.select_related("product").order_by(
-            "product__position", "serial_number"
-        )
+        for unit in units
     ]
     services = [(f"product:{p.pk}", p.name) for p in products if not p.has_serial_number]
     choices = [("", _("Choose…"))]
@@ -139,13 +148,29 @@ class TicketCreateForm(UploadFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.products = list(Product.objects.filter(is_active=True).order_by("position"))
-        self.fields["target"].choices = _target_choices(customer, self.products)
+        self.units = list(
+            customer.units.select_related("product").order_by("product__position", "serial_number")
+        )
+        self.fields["target"].choices = _target_choices(self.units, self.products)
         self.fields["language"].initial = (
             customer.language if customer.language in ("it", "en") else "en"
         )
         if terms_version is not None:
             self.fields["terms_version"].initial = terms_version.pk
         self.init_staged(customer.user)
+        unit = self.chosen_unit()
+        if unit is not None and unit.is_lost_or_stolen:
+            # The unit accepts only the report of its loss or theft, whose circumstances the
+            # customer has just given: the form is that report, filled in, asking nothing twice.
+            description = self.fields["description"]
+            description.label = _("Circumstances of the loss or theft")
+            description.help_text = _(
+                "As you gave them when you reported the unit: add anything we should know."
+            )
+            if not self.is_bound:
+                self.initial.setdefault("kind", Ticket.Kind.LOSS_REPORT)
+                self.initial.setdefault("subject", loss_report_subject(unit))
+                self.initial.setdefault("description", unit.loss_details)
 
     def clean_target(self):
         value = self.cleaned_data["target"]
@@ -168,6 +193,11 @@ class TicketCreateForm(UploadFormMixin, forms.Form):
         target = getattr(self, "cleaned_data", {}).get("target")
         return target[1] if target else None
 
+    def chosen_unit(self) -> Unit | None:
+        """The customer's unit chosen in the form, as sent or as pre-selected, or None."""
+        value = str(self["target"].value() or "")
+        return next((unit for unit in self.units if target_value(unit) == value), None)
+
     def software_warning(self):
         """The product's latest version when the one given is older, for the form to show."""
         data = getattr(self, "cleaned_data", {})
@@ -178,7 +208,7 @@ class TicketCreateForm(UploadFormMixin, forms.Form):
 
 
 class TicketReplyForm(UploadFormMixin, forms.Form):
-    upload_fields = {"files": Attachment.Kind.OTHER}
+    upload_fields = {"files": Attachment.Kind.DOCUMENT}
 
     body = forms.CharField(
         label=_("Your message"), widget=forms.Textarea(attrs={"rows": 5}), required=False
@@ -189,18 +219,6 @@ class TicketReplyForm(UploadFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.init_staged(user)
 
-    def new_files(self):
-        data = getattr(self, "cleaned_data", {})
-        pairs = []
-        for clean in data.get("files", []):
-            kind = (
-                Attachment.Kind.SCREENSHOT
-                if clean.content_type.startswith("image/")
-                else (
-                    Attachment.Kind.LOG
-                    if clean.content_type == "text/plain"
-                    else Attachment.Kind.OTHER
-                )
-            )
-            pairs.append((kind, clean))
-        return pairs
+    def upload_kind(self, field, clean):
+        # A reply has one field for every file: say what each one is, not what it might show.
+        return attachment_kind_by_type(clean)

@@ -23,10 +23,10 @@ from customers.mixins import CustomerRequiredMixin
 from schedule.gate import ServiceState
 from schedule.middleware import keeps_form_during_maintenance
 from schedule.selectors import notice_list_active
-from tickets.attachments import attachments_stage
+from tickets.attachments import attachments_stage, attachments_staged_discard
 from tickets.forms import Refusal, refusals_shown
 from tickets.models import Attachment, Ticket
-from tickets.portal.forms import TicketCreateForm, TicketReplyForm
+from tickets.portal.forms import TicketCreateForm, TicketReplyForm, target_value
 from tickets.remote.forms import RemoteAccessForm
 from tickets.remote.services import (
     remote_access_current,
@@ -37,16 +37,18 @@ from tickets.selectors import (
     attachment_get_for_user,
     ticket_get_for_customer,
     ticket_list_for_customer,
+    ticket_open_list_by_unit,
     ticket_timeline,
 )
 from tickets.services import (
     ticket_close_by_customer,
     ticket_create,
-    ticket_open_list_for_unit,
     ticket_reply_customer,
 )
 
 PAGE_SIZE = 20
+# The name of the new-ticket form's button that asks for the chosen unit's open tickets.
+CHECK_UNIT = "check_unit"
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +63,20 @@ def _keep_files_for_retry(request, form, *, keep_new: bool = True) -> None:
     new = form.new_files()
     if new and keep_new and not form.uploads_refused:
         with refusals_shown(form):
-            kept += [str(a.pk) for a in attachments_stage(user=request.user, files=new)]
+            staged = attachments_stage(user=request.user, files=new, form_token=form.form_token)
+            kept += [str(a.pk) for a in staged]
     form.data = form.data.copy()
-    form.data.setlist("staged", kept)
+    form.data.setlist(form.add_prefix("staged"), kept)
+
+
+def _form_again(form, **kwargs):
+    """The same form, unbound, showing what was sent in it (its kept files ticked)."""
+    initial = {
+        name: field.widget.value_from_datadict(form.data, {}, form.add_prefix(name))
+        for name, field in form.fields.items()
+        if name not in form.upload_fields
+    }
+    return type(form)(initial=initial, **kwargs)
 
 
 def _service_status(request):
@@ -159,6 +172,13 @@ class TicketCreateView(CustomerRequiredMixin, View):
         form = TicketCreateForm(
             request.POST, request.FILES, customer=self.customer, terms_version=terms
         )
+        if CHECK_UNIT in request.POST:
+            # Without the script, the customer asks which tickets the unit chosen has open: the
+            # form comes back as it was sent, without errors, its files kept, the list shown.
+            form.is_valid()
+            _keep_files_for_retry(request, form, keep_new=not self.customer.is_suspended)
+            again = _form_again(form, customer=self.customer, terms_version=terms)
+            return self.render(request, again, terms, unit_checked=True)
         refusal = Refusal()
         if form.is_valid():
             data = form.cleaned_data
@@ -186,6 +206,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
                     confirmed_new_problem=data["confirm_new_problem"],
                 )
             if not refusal.refused:
+                attachments_staged_discard(user=request.user, form_token=form.form_token)
                 messages.success(
                     request,
                     _("Ticket #%(number)s received. We will e-mail you at every update.")
@@ -201,8 +222,11 @@ class TicketCreateView(CustomerRequiredMixin, View):
             form.data.pop("accept_terms", None)
         return self.render(request, form, terms, closed=refusal.closed, status=400)
 
-    def render(self, request, form, terms, closed=None, status=200):
-        unit = form.unit if form.is_bound else None
+    def render(self, request, form, terms, closed=None, status=200, unit_checked=False):
+        unit = form.chosen_unit()
+        # Every unit's open tickets are in the page: the one chosen shows at once (on a form
+        # opened from the unit too), and the script shows another's when the choice changes.
+        open_by_unit = ticket_open_list_by_unit(units=form.units)
         return render(
             request,
             "tickets/ticket_form.html",
@@ -210,7 +234,18 @@ class TicketCreateView(CustomerRequiredMixin, View):
                 "form": form,
                 "terms": terms,
                 "closed": closed,
-                "open_tickets": list(ticket_open_list_for_unit(unit=unit)) if unit else [],
+                "chosen_unit": unit,
+                "open_tickets": open_by_unit.get(unit.pk, []) if unit else [],
+                "open_by_unit": [
+                    (target_value(each), open_by_unit[each.pk])
+                    for each in form.units
+                    if each.pk in open_by_unit
+                ],
+                # A unit reported lost or stolen accepts only that report: no choice to make.
+                "fixed_unit": unit if unit is not None and unit.is_lost_or_stolen else None,
+                "loss_kind_label": Ticket.Kind.LOSS_REPORT.label,
+                "unit_checked": unit_checked,
+                "check_unit": CHECK_UNIT,
                 "software_warning": form.software_warning() if form.is_bound else None,
             },
             status=status,
@@ -265,6 +300,7 @@ class TicketReplyView(TicketDetailView):
                     staged=form.staged_files(),
                 )
             if not refusal.refused:
+                attachments_staged_discard(user=request.user, form_token=form.form_token)
                 messages.success(request, _("Your message has been added to the ticket."))
                 return _redirect_after_post(
                     request, reverse("tickets:detail", args=[ticket.number]) + "#latest"
