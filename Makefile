@@ -18,18 +18,24 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP) system-deps messages
+install: $(STAMP) system-deps messages node_modules/.installed
+
+# axe-core, which the browser journeys run in Chromium to check accessibility (npm registry).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # gettext compiles the translations; Chromium (Debian's, not Playwright's download) drives the
 # browser tests and screenshots; nginx is the buffering proxy the production tests put in front of
-# gunicorn; redis-server is started and stopped by the outage tests. Installed with apt when
-# missing and we may.
+# gunicorn; redis-server is started and stopped by the outage tests; npm installs axe-core for
+# the browser journeys. Installed with apt when missing and we may.
 system-deps:
 	@missing=""; \
 	command -v msgfmt >/dev/null && command -v envsubst >/dev/null || missing="$$missing gettext"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing$$missing with apt-get"; \

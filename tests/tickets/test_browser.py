@@ -1,6 +1,6 @@
 """A customer in a real browser: log in, open a ticket with a screenshot, see the upload bar.
 
-Also takes screenshots of the main pages at desktop and phone widths into screenshots/.
+Also takes screenshots of the main pages at desktop and phone widths into var/screenshots/pages/.
 """
 
 import io
@@ -25,7 +25,7 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "pages"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 # Remember, across the page change, that the progress bar was shown while the form was sent,
@@ -167,7 +167,7 @@ def _reply_refused_then_accepted_then_close(page, screenshot_file, number, custo
 
 
 def _take_screenshots(browser, live_server, customer, number):
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     for size_name, viewport in SIZES.items():
         anonymous = browser.new_context(viewport=viewport, locale="en-GB")
         page = anonymous.new_page()
