@@ -11,6 +11,7 @@ from tests.customers.factories import StaffFactory
 from tests.schedule.conftest import rome
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 from tests.tickets.factories import TicketFactory
+from tests.tickets.pages import form_token
 from tickets.models import Attachment, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,7 @@ def test_form_refused_when_maintenance_starts_while_filling_it_comes_back_filled
     # After the maintenance the same form goes through, with the staged file.
     data = ticket_post_data(unit, terms, subject="Gearbox ECU stays silent")
     data["staged"] = [staged.pk]
+    data["form_token"] = form_token(page)  # the kept file belongs to this form
     with time_machine.travel(rome(2025, 11, 26, 11, 1), tick=False):
         response = client.post(reverse("tickets:create"), data)
     assert response.status_code == 302
@@ -109,7 +111,10 @@ def test_reply_sent_when_maintenance_has_begun_comes_back_with_its_text_and_file
     assert not ticket.events.filter(kind="message").exists()
 
     with time_machine.travel(rome(2025, 11, 26, 11, 0), tick=False):
-        response = client.post(url, {"body": "Log after the crash.", "staged": [staged.pk]})
+        response = client.post(
+            url,
+            {"body": "Log after the crash.", "staged": [staged.pk], "form_token": form_token(page)},
+        )
     assert response.status_code == 302
     assert ticket.events.get(kind="message").body == "Log after the crash."
     staged.refresh_from_db()
@@ -147,7 +152,7 @@ def test_reply_refused_during_a_closure_keeps_good_files_for_the_retry(
 
     with time_machine.travel(rome(2025, 11, 26, 17, 0), tick=False):
         response = client.post(
-            url, {"body": "x", "files": [make_image("a.png"), make_image("b.png")]}
+            url, {"body": "x", "files": [make_image("a.png"), make_image("b.png", color="blue")]}
         )
     assert response.status_code == 400
     page = response.content.decode()
@@ -158,7 +163,9 @@ def test_reply_refused_during_a_closure_keeps_good_files_for_the_retry(
     assert not ticket.events.filter(kind="message").exists()
 
     with time_machine.travel(rome(2025, 11, 27, 8, 30), tick=False):
-        response = client.post(url, {"body": "x", "staged": [staged[0].pk]})
+        response = client.post(
+            url, {"body": "x", "staged": [staged[0].pk], "form_token": form_token(page)}
+        )
     assert response.status_code == 302
     assert list(ticket.attachments.values_list("original_name", flat=True)) == ["a.png"]
 
