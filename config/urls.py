@@ -20,4 +20,4 @@ urlpatterns = [
 ]
 
 # Django's own request limits (too many files or fields, a form too large) end up here too.
-handler400 = "tickets.portal.views.request_refused"
+handler400 = "tickets.portal.files.request_refused"

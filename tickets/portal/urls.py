@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.portal import views
+from tickets.portal import files, views
 
 app_name = "tickets"
 
@@ -16,10 +16,10 @@ urlpatterns = [
         views.TicketRemoteAccessView.as_view(),
         name="remote-access",
     ),
-    path("files/<int:pk>/", views.AttachmentDownloadView.as_view(), name="attachment"),
+    path("files/<int:pk>/", files.AttachmentDownloadView.as_view(), name="attachment"),
     path(
         "files/<int:pk>/thumbnail/",
-        views.AttachmentDownloadView.as_view(thumbnail=True),
+        files.AttachmentDownloadView.as_view(thumbnail=True),
         name="attachment-thumbnail",
     ),
 ]

@@ -1,20 +1,14 @@
-import logging
+"""The customers' pages: home, their tickets, the new-ticket form, replies, remote access."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import (
-    RequestDataTooBig,
-    TooManyFieldsSent,
-    TooManyFilesSent,
-)
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.views import View, defaults
+from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from core.models import TermsVersion
@@ -25,7 +19,7 @@ from schedule.middleware import keeps_form_during_maintenance
 from schedule.selectors import notice_list_active
 from tickets.attachments import attachments_stage, attachments_staged_discard
 from tickets.forms import Refusal, refusals_shown
-from tickets.models import Attachment, Ticket
+from tickets.models import Ticket
 from tickets.portal.forms import TicketCreateForm, TicketReplyForm, target_value
 from tickets.remote.forms import RemoteAccessForm
 from tickets.remote.services import (
@@ -34,7 +28,6 @@ from tickets.remote.services import (
     remote_access_submit,
 )
 from tickets.selectors import (
-    attachment_get_for_user,
     ticket_get_for_customer,
     ticket_list_for_customer,
     ticket_open_list_by_unit,
@@ -49,8 +42,6 @@ from tickets.services import (
 PAGE_SIZE = 20
 # The name of the new-ticket form's button that asks for the chosen unit's open tickets.
 CHECK_UNIT = "check_unit"
-
-logger = logging.getLogger(__name__)
 
 
 def _keep_files_for_retry(request, form, *, keep_new: bool = True) -> None:
@@ -326,36 +317,6 @@ class TicketCloseView(TicketDetailView):
         return redirect("tickets:detail", number=ticket.number)
 
 
-class AttachmentDownloadView(View):
-    """Serve a private file to its ticket's customer or to staff; 404 for anyone else."""
-
-    thumbnail = False
-
-    def get(self, request, pk):
-        if not request.user.is_authenticated:
-            raise Http404
-        try:
-            attachment = attachment_get_for_user(user=request.user, pk=pk)
-        except Attachment.DoesNotExist as exc:
-            raise Http404 from exc
-        field = attachment.thumbnail if self.thumbnail else attachment.file
-        if not field.name:
-            raise Http404
-        if self.thumbnail:
-            response = FileResponse(field.open("rb"), content_type="image/jpeg")
-        else:
-            response = FileResponse(
-                field.open("rb"),
-                as_attachment=True,
-                filename=attachment.original_name,
-                content_type=attachment.content_type,
-            )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
-
-
 def _remote_access_context(*, remote_access, form=None) -> dict:
     if remote_access is None:
         return {"remote_access": None}
@@ -408,45 +369,3 @@ class TicketRemoteAccessView(TicketDetailView):
             status=400,
             remote_form=form,
         )
-
-
-def request_refused(request, exception=None):
-    """Answer a request Django refused before any view could read it, saying what and why.
-
-    Django raises these limits lazily, wherever the form is first read (the CSRF check in
-    production, the view in tests), and turns them into a 400 through this handler; a body too
-    large, or with too many files, is answered 413 (content too large), the rest 400.
-    """
-    message, status = None, 400
-    if isinstance(exception, TooManyFilesSent):
-        status = 413
-        message = _(
-            "Nothing was sent: the form carried more than %(limit)s files, and a message takes "
-            "at most %(count)s. Choose fewer files and send it again."
-        ) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES, "count": settings.ATTACHMENT_MAX_COUNT}
-    elif isinstance(exception, RequestDataTooBig):
-        status = 413
-        message = _(
-            "Nothing was sent: the text of the form is larger than %(limit)s. Shorten it, or "
-            "attach long texts (a LOG, for one) as files of up to %(file_limit)s each."
-        ) % {
-            "limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
-            "file_limit": filesizeformat(settings.ATTACHMENT_MAX_SIZE),
-        }
-    elif isinstance(exception, TooManyFieldsSent):
-        message = _(
-            "Nothing was sent: the form carried more than %(limit)s fields. Reload the page and "
-            "send it again."
-        ) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
-    context = {
-        "message": message,
-        "form_url": request.get_full_path() if message and request.method == "POST" else None,
-    }
-    try:
-        return render(request, f"{status}.html", context, status=status)
-    except Exception:
-        # The site's layout failed too: Django's bare page still answers with the right status.
-        logger.exception("Could not render the %s page", status)
-        response = defaults.bad_request(request, exception)
-        response.status_code = status
-        return response
