@@ -312,3 +312,32 @@ def ticket_submit(*, customer, unit, terms, **overrides):
 def private_media(_private_media):
     """The test's own private storage folder, to look at what was stored."""
     return _private_media
+
+
+# Browser tests -----------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole run (Debian's; Playwright cannot download its own)."""
+    require_service(os.path.exists(CHROMIUM), "Chromium at /usr/bin/chromium")
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the tests are
+    # still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()

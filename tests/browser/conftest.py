@@ -6,7 +6,6 @@ Italian or French page, and (portal pages) no serious or critical axe-core viola
 """
 
 import json
-import os
 import re
 from datetime import timedelta
 from importlib import import_module
@@ -20,36 +19,11 @@ from django.utils import timezone
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = ROOT / "var" / "screenshots"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
 LOCALES = {"en": "en-GB", "it": "it-IT", "fr": "fr-FR"}
 BLOCKING_IMPACTS = {"serious", "critical"}
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """One headless Chromium for the whole run (Debian's; Playwright cannot download its own)."""
-    require_service(os.path.exists(CHROMIUM), "Chromium at /usr/bin/chromium")
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the tests are
-    # still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """The queue and the ticket page as operators read them: names, marks, and room on every screen."""
 
-import os
 import re
 
 import pytest
@@ -10,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.roles import OPERATORS
-from tests.conftest import require_service
 from tests.core.factories import staff_with_role
 from tests.customers.factories import PASSWORD
 from tests.products.factories import ProductFactory
@@ -105,8 +103,6 @@ def test_queue_marks_and_names_cost_no_query(operator_client, verdi):
 
 # In a real browser ---------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # How far the queue reaches past its box and past the window, and where its last column ends.
 OVERFLOW = """
 () => {
@@ -130,12 +126,8 @@ OVERFLOW = """
 @pytest.mark.browser
 @pytest.mark.parametrize("language", ["it", "en", "fr"])
 def test_queue_fits_a_laptop_and_a_phone_without_sideways_scrolling(
-    live_server, transactional_db, language
+    live_server, transactional_db, chromium, language
 ):
-    require_service(os.path.exists(CHROMIUM), "Chromium at /usr/bin/chromium")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
     operator = staff_with_role(OPERATORS, "operator")
     operator.first_name, operator.last_name = "Luca", "Verdi"
     operator.save(update_fields=["first_name", "last_name"])
@@ -152,27 +144,20 @@ def test_queue_fits_a_laptop_and_a_phone_without_sideways_scrolling(
             taken_at=None if status == Ticket.Status.NEW else timezone.now(),
         )
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            for width, height in ((1280, 800), (390, 844)):
-                context = browser.new_context(
-                    viewport={"width": width, "height": height}, locale=language
-                )
-                page = context.new_page()
-                page.goto(f"{live_server.url}{reverse('admin:login')}")
-                page.fill("#id_username", "operator")
-                page.fill("#id_password", PASSWORD)
-                page.click("input[type=submit]")
-                page.goto(f"{live_server.url}{QUEUE}")
-                found = page.evaluate(OVERFLOW)
-                context.close()
-                assert found == {
-                    "page": 0,
-                    "box": 0,
-                    "operator": True,
-                    "subject": True,
-                    "status": True,
-                }, (width, found)
-        finally:
-            browser.close()
+    for width, height in ((1280, 800), (390, 844)):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale=language)
+        page = context.new_page()
+        page.goto(f"{live_server.url}{reverse('admin:login')}")
+        page.fill("#id_username", "operator")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.goto(f"{live_server.url}{QUEUE}")
+        found = page.evaluate(OVERFLOW)
+        context.close()
+        assert found == {
+            "page": 0,
+            "box": 0,
+            "operator": True,
+            "subject": True,
+            "status": True,
+        }, (width, found)

@@ -4,27 +4,16 @@ Also takes screenshots of the main pages at desktop and phone widths into var/sc
 """
 
 import io
-import os
 import re
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.conftest import require_service
 from tests.customers.factories import PASSWORD, CustomerFactory, UnitFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("service_open")]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "pages"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
@@ -51,15 +40,9 @@ def progress_values(page) -> list[int]:
 
 
 @pytest.fixture
-def browser():
-    require_service(os.path.exists(CHROMIUM), "Chromium at /usr/bin/chromium")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+def browser(chromium):
+    """The run's one Chromium (tests/conftest.py): Playwright allows one sync driver per process."""
+    return chromium
 
 
 @pytest.fixture
