@@ -2,9 +2,11 @@ import io
 import os
 import shutil
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image
@@ -45,14 +47,32 @@ def live_database(transactional_db, require_postgres):
     return database_url(connection.settings_dict)
 
 
+def machine_redis_url() -> str:
+    """TEST_REDIS_URL with a database of this test process's own ("" when it is not set).
+
+    The pytest-xdist workers run side by side: worker n takes the database n below the one
+    given, so that one worker emptying its database never drops the other's queued tasks.
+    """
+    url = os.environ.get("TEST_REDIS_URL", "")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    database = base - int(worker.removeprefix("gw"))
+    if database < 0:
+        pytest.fail(f"TEST_REDIS_URL's database {base} leaves none for xdist worker {worker}")
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 @pytest.fixture
 def machine_redis():
-    """The machine's Redis (TEST_REDIS_URL), its database emptied for this test."""
+    """The machine's Redis (TEST_REDIS_URL), a database of this process's emptied for this test."""
     import redis
 
     from tests.notifications.live import redis_ping
 
-    url = os.environ.get("TEST_REDIS_URL", "")
+    url = machine_redis_url()
     require_service(bool(url) and redis_ping(url), "Redis (TEST_REDIS_URL=redis://…)")
     client = redis.Redis.from_url(url)
     client.flushdb()
@@ -138,6 +158,14 @@ def _end_stray_sessions(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: no calendar or counter cached by an earlier test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import require_service
+from tests.conftest import machine_redis_url, require_service
 from tests.notifications.live import database_url, free_port, redis_ping, wait_until
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -115,7 +115,7 @@ def test_dockerfile_needs_no_secret_at_build_time():
 
 @pytest.mark.django_db(transaction=True)
 def test_image_builds_from_the_checkout_and_serves_on_production_settings(tmp_path):
-    redis_url = os.environ.get("TEST_REDIS_URL", "")
+    redis_url = machine_redis_url()
     require_service(bool(redis_url) and redis_ping(redis_url), "Redis (TEST_REDIS_URL=redis://…)")
     instructions = dockerfile_instructions(BASE_DIR / "Dockerfile")
     app = build_context(tmp_path / "app")
