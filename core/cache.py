@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,23 @@ def _health_of(servers: Iterable[str]) -> _Health:
         return _health.setdefault(key, _Health())
 
 
+class _ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis client, keeping one `redis.Redis` a connection pool instead of building one
+    for every call (its construction cost more than the round trip of a small GET).
+    `redis.Redis` is thread-safe: each command borrows a connection from the pool."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """Django's Redis cache, answering like an empty cache while the server is unreachable."""
 
@@ -66,6 +83,7 @@ class ResilientRedisCache(RedisCache):
         options.setdefault("socket_timeout", 0.5)
         self.retry_after = float(options.pop("RETRY_AFTER", self.RETRY_AFTER))
         super().__init__(server, params)
+        self._class = _ReusedClientRedisCacheClient
         self._health = _health_of(self._servers)
 
     # Health ----------------------------------------------------------------------------------

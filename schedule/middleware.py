@@ -1,14 +1,17 @@
 import logging
 import math
 from contextlib import ExitStack
+from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from schedule.gate import service_status
-from schedule.snapshot import calendar_pinned
+from schedule.snapshot import calendar_current, calendar_pinned
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +58,14 @@ class MaintenanceMiddleware:
         return path.startswith(tuple(settings.SERVICE_MAINTENANCE_OPEN_PATHS))
 
     def respond(self, request):
-        status = service_status()
-        request.service_status = status
-        if status.portal_reachable or self.is_open_path(request.path_info):
+        at = timezone.now()
+        # Most requests only need to know there is no maintenance now (one look-up): the full
+        # status (next opening, reason in the visitor's language) is worked out for the pages
+        # that show it, for this same instant and calendar.
+        request.service_status = SimpleLazyObject(partial(service_status, at=at))
+        if calendar_current().maintenance_at(at) is None or self.is_open_path(request.path_info):
             return self.get_response(request)
+        status = service_status(at=at)
         if request.method == "POST" and self.is_form_view(request.path_info):
             response = self.get_response(request)
             response.status_code = 503

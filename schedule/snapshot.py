@@ -1,8 +1,10 @@
 """The calendar snapshot every read of the schedule app runs from, and how it stays fresh.
 
 The snapshot of the schedule tables is kept in the Django cache under a version token; each
-process keeps the `Calendar` built from it and only asks the cache for the token on each call.
-The services change the token (after commit) whenever a manager saves something.
+process keeps the `Calendar` built from it and asks the cache for the token at most every
+CALENDAR_REVALIDATE_SECONDS (not on every request: that round trip was most of a small page's
+cost). The services change the token (after commit) whenever a manager saves something, and the
+saving process forgets its calendar at once; the others pick the change up within that interval.
 
 While the cache cannot answer (core.cache: Redis is away), each process serves its last calendar
 and rebuilds it from the database at most every CALENDAR_FALLBACK_SECONDS; a save made in the
@@ -54,6 +56,7 @@ class _Fallback:
 
     settings_key: tuple
     calendar: Calendar
+    settings_key: tuple
     fresh_until: float  # monotonic
 
 
@@ -66,7 +69,18 @@ class _Outage:
     reconcile: bool = False
 
 
+@dataclass
+class _Checked:
+    """The calendar this process last checked against the cache's token, and until when it is
+    served without asking again (CALENDAR_REVALIDATE_SECONDS)."""
+
+    calendar: Calendar
+    settings_key: tuple
+    fresh_until: float  # monotonic
+
+
 _outage = _Outage()
+_checked: _Checked | None = None
 _monotonic = time.monotonic  # the clock of the fallback's freshness (tests move it)
 # The calendar a request works with, so that a page asks the cache for the token once.
 _pinned: ContextVar[Calendar | None] = ContextVar("schedule_pinned_calendar", default=None)
@@ -135,15 +149,39 @@ def calendar_current() -> Calendar:
     pinned = _pinned.get()
     if pinned is not None:
         return pinned
+    checked = _checked
+    if (
+        checked is not None
+        and _monotonic() < checked.fresh_until
+        and checked.settings_key == _settings_key()
+    ):
+        return checked.calendar
     version = cache.get(VERSION_KEY)
     if cache_is_degraded():
         return _calendar_fallback()
+    calendar, settled = _calendar_for(version)
+    if settled:
+        _calendar_checked(calendar)
+    return calendar
+
+
+def _calendar_checked(calendar: Calendar) -> None:
+    """Serve this calendar without asking the cache for CALENDAR_REVALIDATE_SECONDS."""
+    global _checked
+    interval = settings.CALENDAR_REVALIDATE_SECONDS
+    if interval > 0:
+        _checked = _Checked(calendar, _settings_key(), _monotonic() + interval)
+
+
+def _calendar_for(version: str | None) -> tuple[Calendar, bool]:
+    """Return the calendar behind the cache's token, building and publishing it if needed,
+    and whether it is the token's (False when another process's token won meanwhile)."""
     if _outage.reconcile:
         version = _calendar_reconcile(version=version)
     key = (version, *_settings_key())
     calendar = _memo.get(key)
     if calendar is not None:
-        return calendar
+        return calendar, True
     rows = cache.get(DATA_KEY.format(version=version)) if version else None
     if rows is None:
         rows = _rows_load()
@@ -153,7 +191,7 @@ def calendar_current() -> Calendar:
             if not cache.add(VERSION_KEY, version, None):
                 # A save or another process set the token meanwhile (or the cache has just
                 # gone away): serve what we read now and let the next call pick up theirs.
-                return _calendar_build(rows, version)
+                return _calendar_build(rows, version), False
             key = (version, *key[1:])
         else:
             cache.set(DATA_KEY.format(version=version), rows, DATA_TIMEOUT)
@@ -161,7 +199,8 @@ def calendar_current() -> Calendar:
     with _memo_lock:
         _memo.clear()
         _memo[key] = calendar
-    return calendar
+    # A write the cache dropped on the way (it has just gone away): ask again next time.
+    return calendar, not cache_is_degraded()
 
 
 def _calendar_fallback() -> Calendar:
@@ -225,7 +264,9 @@ def calendar_pinned() -> Iterator[Calendar]:
 
 def calendar_unpin() -> None:
     """Forget the snapshot of the current request (a manager has just saved the calendar)."""
+    global _checked
     _pinned.set(None)
+    _checked = None
     with _memo_lock:
         # Without the cache, this process's copies are what it serves: rebuild at once.
         _memo.clear()

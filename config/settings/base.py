@@ -186,7 +186,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 # it (core.cache.ResilientRedisCache). A call to a Redis that hangs waits at most
 # CACHE_SOCKET_TIMEOUT seconds; after a failure the process leaves Redis alone CACHE_RETRY_AFTER
 # seconds; meanwhile it rebuilds the service calendar from the database at most every
-# CALENDAR_FALLBACK_SECONDS.
+# CALENDAR_FALLBACK_SECONDS. While it answers, each process asks it whether the calendar changed
+# at most every CALENDAR_REVALIDATE_SECONDS (a manager's save reaches the other processes within
+# that; the process that saved sees it at once), not on every request.
+CALENDAR_REVALIDATE_SECONDS = env.float("CALENDAR_REVALIDATE_SECONDS", default=1.0)
 CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
 CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=2.0)
 CALENDAR_FALLBACK_SECONDS = env.float("CALENDAR_FALLBACK_SECONDS", default=30.0)

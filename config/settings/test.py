@@ -14,6 +14,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tests change the calendar from the test process and read it at once from the same one, but
+# also behind its back (the ORM, another thread): ask the cache on every call.
+CALENDAR_REVALIDATE_SECONDS = 0
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 PRIVATE_MEDIA_ROOT = env.path("TEST_PRIVATE_MEDIA_ROOT", default=BASE_DIR / "var" / "test-private")
 STORAGES["default"]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT

@@ -65,6 +65,26 @@ def test_with_redis_up_it_is_a_redis_cache(server):
     assert raw(server).exists(cache.make_key("k"))
 
 
+def test_calls_share_one_client_and_its_connections_across_a_restart(server):
+    """Building a `redis.Redis` for every call cost more than a small GET's round trip."""
+    cache = make_cache(server)
+    cache.set("k", "v")
+    client = cache._cache.get_client()
+
+    assert cache._cache.get_client() is client
+    assert cache._cache.get_client(write=True) is client  # one server: one pool
+    assert len(client.connection_pool._available_connections) == 1
+
+    server.stop()
+    assert cache.get("k") is None
+    server.start()
+    wait_for_retry(cache)
+
+    cache.set("k", "again")
+    assert cache.get("k") == "again"
+    assert cache._cache.get_client() is client
+
+
 def test_with_redis_stopped_reads_miss_and_writes_are_dropped_without_an_error(server, caplog):
     cache = make_cache(server)
     cache.set("k", "before")
