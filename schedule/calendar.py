@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from threading import Lock
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -21,9 +22,13 @@ from dateutil.rrule import YEARLY, rrule
 
 ONE_DAY = timedelta(days=1)
 ONE_MINUTE = timedelta(minutes=1)
+ONE_MICROSECOND = timedelta(microseconds=1)
 # How far ahead "when does the service open next?" looks before giving up.
 OPENING_HORIZON_DAYS = 800
 _DAY_CACHE_SIZE = 4096
+# How many days either side of the first day asked about keep a running total of service time
+# (one integer a day); service time reaching beyond them is walked day by day.
+_PREFIX_DAYS = 40 * 366
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,13 @@ class Calendar:
         self._downtime_starts = [a for a, _b in self._downtime]
         self._closed_years: dict[int, dict[date, DayOff]] = {}
         self._day_intervals: dict[date, list[tuple[datetime, datetime]]] = {}
+        # Running totals of whole days' service time, in microseconds, from an anchor day's
+        # ordinal: _ahead[k] sums the days anchor .. anchor+k-1, _behind[k] the days
+        # anchor-k .. anchor-1. Append-only, so readers need no lock; writers take it.
+        self._prefix_lock = Lock()
+        self._prefix_anchor: int | None = None
+        self._prefix_ahead: list[int] = [0]
+        self._prefix_behind: list[int] = [0]
         self.has_hours = any(self.weekly.values())
         # Views of this snapshot that selectors compute once (announcements, the week...).
         self.derived: dict[tuple, object] = {}
@@ -190,6 +202,13 @@ class Calendar:
         cached = self._day_intervals.get(day)
         if cached is not None:
             return cached
+        result = self._day_intervals_compute(day)
+        if len(self._day_intervals) > _DAY_CACHE_SIZE:
+            self._day_intervals.clear()
+        self._day_intervals[day] = result
+        return result
+
+    def _day_intervals_compute(self, day: date) -> list[tuple[datetime, datetime]]:
         result: list[tuple[datetime, datetime]] = []
         wall_midnight = datetime.combine(day, time(), tzinfo=UTC)
         for seg_start, seg_end, offset in self._segments(day):
@@ -200,9 +219,6 @@ class Calendar:
                 if a < b:
                     result.append((a - offset, b - offset))
         result.sort()
-        if len(self._day_intervals) > _DAY_CACHE_SIZE:
-            self._day_intervals.clear()
-        self._day_intervals[day] = result
         return result
 
     def _midnight(self, day: date) -> datetime:
@@ -267,6 +283,7 @@ class Calendar:
             return
         day, last = self.local_date(start), self.local_date(end)
         while day <= last:
+            # `_day_spans` inlined: the gate walks closed days here on every closed-hours page.
             if self.weekly[day.weekday()] and self.day_off(day) is None:
                 for a, b in self.day_intervals(day):
                     a, b = max(a, start), min(b, end)
@@ -274,12 +291,88 @@ class Calendar:
                         yield from self._minus_downtime(a, b)
             day += ONE_DAY
 
+    def _day_spans(
+        self, day: date, start: datetime, end: datetime
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """Yield the stretches of service time of one local day that fall between two instants
+        (one day of `open_spans`)."""
+        if self.weekly[day.weekday()] and self.day_off(day) is None:
+            for a, b in self.day_intervals(day):
+                a, b = max(a, start), min(b, end)
+                if a < b:
+                    yield from self._minus_downtime(a, b)
+
     def service_time(self, start: datetime, end: datetime) -> timedelta:
-        """Return the service time elapsed between two instants."""
+        """Return the service time elapsed between two instants.
+
+        The whole days between the first and the last local day come from running totals kept
+        per day (computed once per calendar, as far as queries reach); only the first and the
+        last day are cut at the instants, as `open_spans` does. The sum is the same, microsecond
+        for microsecond, as walking every day (`_service_time_walk`).
+        """
+        if not self.has_hours or end <= start:
+            return timedelta(0)
+        first, last = self.local_date(start), self.local_date(end)
+        inner_first, inner_end = first + ONE_DAY, last  # the whole days: [inner_first, last)
+        # Every whole day's stretches must lie between the instants, as they do in a walk; a zone
+        # whose clock steps back across midnight could break that, and then the walk answers.
+        if (
+            inner_first < inner_end
+            and start <= self._midnight(inner_first)
+            and self._midnight(inner_end) <= end
+        ):
+            high = self._prefix(inner_end.toordinal())
+            low = self._prefix(inner_first.toordinal()) if high is not None else None
+            if low is not None:
+                total = timedelta(microseconds=high - low)
+                for day in (first, last):
+                    for a, b in self._day_spans(day, start, end):
+                        total += b - a
+                return total
+        return self._service_time_walk(start, end)
+
+    def _service_time_walk(self, start: datetime, end: datetime) -> timedelta:
+        """Service time by walking every local day: the reference `service_time` must equal."""
         total = timedelta(0)
         for a, b in self.open_spans(start, end):
             total += b - a
         return total
+
+    def _prefix(self, ordinal: int) -> int | None:
+        """Return the service time (µs) of the whole days from the anchor to a day, negative
+        before it; None beyond the days kept. Extends the running totals as far as needed."""
+        anchor = self._prefix_anchor
+        if anchor is None:
+            with self._prefix_lock:
+                if self._prefix_anchor is None:
+                    self._prefix_anchor = ordinal
+                anchor = self._prefix_anchor
+        offset = ordinal - anchor
+        if abs(offset) > _PREFIX_DAYS:
+            return None
+        ahead = offset >= 0
+        table = self._prefix_ahead if ahead else self._prefix_behind
+        offset = abs(offset)
+        if offset >= len(table):
+            with self._prefix_lock:
+                # Another thread may have extended the table meanwhile: go on from its end.
+                running = table[-1]
+                for k in range(len(table), offset + 1):
+                    # Ahead, entry k adds the day anchor+k-1; behind, the day anchor-k.
+                    day = date.fromordinal(anchor + k - 1 if ahead else anchor - k)
+                    running += self._day_service(day)
+                    table.append(running)
+        return table[offset] if ahead else -table[offset]
+
+    def _day_service(self, day: date) -> int:
+        """Return the service time (µs) of a whole local day, from the same spans as a walk."""
+        if not self.weekly[day.weekday()] or self.day_off(day) is not None:
+            return 0
+        total = timedelta(0)
+        for a, b in self._day_intervals_compute(day):
+            for x, y in self._minus_downtime(a, b):
+                total += y - x
+        return total // ONE_MICROSECOND
 
     def next_opening(self, at: datetime) -> datetime | None:
         """Return the first instant at or after `at` when the service is open."""

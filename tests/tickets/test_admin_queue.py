@@ -194,3 +194,24 @@ def test_queue_counts_waiting_time_in_service_hours_of_the_real_calendar(operato
         response = operator_client.get(QUEUE)
 
     assert waiting_column(response) == ["13 h 00 min", "1 h 30 min", "0 h 30 min", "0 h 15 min"]
+
+
+def test_queue_waits_of_tickets_years_old_match_the_walk_over_every_day(operator_client):
+    from schedule.snapshot import calendar_current
+    from tickets.desk.queue import waiting_annotate
+
+    now = datetime(2026, 3, 16, 9, 0, tzinfo=ROME)
+    tickets = [
+        TicketFactory(received_at=now - timedelta(days=days, minutes=days % 97))
+        for days in (1800, 1799, 900, 365, 40, 3, 0)
+    ]
+    done = closed(TicketFactory(received_at=now - timedelta(days=700)))
+    tickets.append(Ticket.objects.get(pk=done.pk))
+
+    waiting_annotate(tickets, at=now)
+
+    walk = calendar_current()._service_time_walk
+    assert [t.service_waiting for t in tickets[:-1]] == [
+        walk(t.received_at, now) for t in tickets[:-1]
+    ]
+    assert not hasattr(tickets[-1], "service_waiting")
