@@ -24,3 +24,12 @@ class CodeOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The user of a session, with its customer in the same query: every portal page
+        asks for both."""
+        user_model = get_user_model()
+        user = user_model._default_manager.select_related("customer").filter(pk=user_id).first()
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        return user
