@@ -37,9 +37,16 @@ def ticket_list_for_customer(
 
 def ticket_get_for_customer(*, customer: Customer, number: int) -> Ticket:
     """Return one of the customer's tickets by number, or raise Ticket.DoesNotExist."""
-    return Ticket.objects.select_related(
-        "product", "unit", "terms_version", "duplicate_of", "customer"
-    ).get(customer=customer, number=number)
+    # Each join costs PostgreSQL planning time on every page: the customer is the caller's, and
+    # the rare duplicate_of is read only when set. The page names the terms accepted; their
+    # whole text, in three languages, stays behind.
+    ticket = (
+        Ticket.objects.select_related("product", "unit", "terms_version")
+        .defer(*(f"terms_version__text_{code}" for code in ("it", "en", "fr")))
+        .get(customer=customer, number=number)
+    )
+    ticket.customer = customer
+    return ticket
 
 
 def ticket_timeline(*, ticket: Ticket, include_internal: bool = False) -> QuerySet[TicketEvent]:
