@@ -915,6 +915,8 @@ def main() -> int:
                     )
                 results[row.key].append(run)
                 state = f"FAILED: {run.problem}" if run.problem else "ok"
+                if run.socket_errors:
+                    state += f" ({run.socket_errors} socket errors: connect, read, write, timeout)"
                 print(
                     f"  round {round_no} {row.key:13} {run.rps:8.1f} req/s  p50 "
                     f"{run.p50_ms:7.1f} ms  {run.requests:6d} requests  {state}",
