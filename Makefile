@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/ticket_portal
 TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo $(PG_URL) || echo sqlite:///var/test.sqlite3)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install system-deps env messages messages-update lint format bench clean
+.PHONY: run test install system-deps bench-deps env messages messages-update lint format bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -88,8 +88,21 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+# wrk (Debian's package) drives gunicorn over HTTP for bench/side_by_side.py. Installed with apt
+# when missing and we may, as system-deps does.
+bench-deps:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing wrk with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "Please install: wrk (e.g. sudo apt-get install wrk)"; exit 1; \
+	  fi; \
+	fi
+
+bench: install bench-deps
+	@for script in bench/bench_*.py bench/side_by_side.py; do \
+	  echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var staticfiles
