@@ -1,6 +1,12 @@
 import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.backends.cached_db import SessionStore
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
 from django.urls import reverse
 
+from core.middleware import StaffSessionMiddleware
 from tests.customers.factories import PASSWORD, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +40,48 @@ def test_staff_get_a_shorter_session_than_customers(client, settings, customer):
     client.post(reverse("customers:login"), {"username": customer.code, "password": PASSWORD})
     client.get(reverse("tickets:home"))
     assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
+
+
+def test_a_staff_session_is_short_from_the_log_in_itself(client, settings):
+    settings.STAFF_SESSION_AGE = 3600
+    staff = StaffFactory()
+
+    client.post(reverse("admin:login"), {"username": staff.username, "password": PASSWORD})
+
+    assert client.session.get_expiry_age() == 3600
+
+
+def test_a_session_that_became_staff_s_is_cut_short_on_its_next_page(client, settings, customer):
+    settings.STAFF_SESSION_AGE = 3600
+    client.force_login(customer.user)
+    customer.user.is_staff = True
+    customer.user.save()
+
+    client.get(reverse("tickets:home"))
+
+    assert client.session.get_expiry_age() == 3600
+
+
+def test_a_view_that_does_not_read_the_user_does_not_load_it(
+    rf, settings, django_assert_num_queries
+):
+    settings.STAFF_SESSION_AGE = 3600
+    staff = StaffFactory()
+    session = SessionStore()
+    session[SESSION_KEY] = str(staff.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
+    session[HASH_SESSION_KEY] = staff.get_session_auth_hash()
+    session.create()
+    request = rf.get("/anything/")
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = session.session_key
+    chain = SessionMiddleware(
+        AuthenticationMiddleware(StaffSessionMiddleware(lambda request: HttpResponse("20 KB")))
+    )
+
+    with django_assert_num_queries(0):
+        chain(request)
+
+    assert not hasattr(request, "_cached_user")
 
 
 def test_terms_page_shows_the_version_in_force_in_the_visitors_language(client, terms):
