@@ -14,7 +14,6 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -24,10 +23,19 @@ from core.dates import datetime_short
 from core.formats import duration_display
 from customers.models import Customer
 from schedule.selectors import service_time_between
-from tickets.desk.queue import OperatorFilter, QueueStatusFilter, waiting_annotate
+from tickets.desk.queue import (
+    QUEUE_RELATED,
+    OperatorFilter,
+    QueueChangeList,
+    QueueStatusFilter,
+    waiting_annotate,
+)
 from tickets.desk.ticket_page import TicketPageMixin, staff_name
 from tickets.models import Attachment, Ticket
 from tickets.services import ticket_take_next
+
+# Characters of the subject a row shows; the whole subject is one hover away.
+SUBJECT_SHOWN = 48
 
 
 @admin.register(Ticket)
@@ -45,7 +53,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
     ]
     list_display_links = ["number"]
     list_filter = [QueueStatusFilter, "product", OperatorFilter]
-    list_select_related = ["customer", "product", "assigned_to"]
+    list_select_related = QUEUE_RELATED
     # The real search is get_search_results (exact lookups only); these only show the box.
     search_fields = ["=number", "=customer__code", "=serial_number"]
     search_help_text = _("Exact ticket number, customer code or serial number.")
@@ -176,6 +184,9 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context=extra_context)
 
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
+
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         waiting_annotate(changelist.result_list, at=timezone.now())
@@ -213,9 +224,9 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
     @admin.display(description=_("subject"))
     def subject_short(self, obj):
         # The whole subject stays one hover away; the column stays narrow enough for a laptop.
-        short = Truncator(obj.subject).chars(48)
-        if short == obj.subject:
+        if len(obj.subject) <= SUBJECT_SHOWN:
             return obj.subject
+        short = obj.subject[: SUBJECT_SHOWN - 1] + "…"
         return format_html('<span title="{}">{}</span>', obj.subject, short)
 
     @admin.display(description=_("customer code"), ordering="customer__code")
@@ -227,7 +238,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         return format_html(
             '<span class="ticket-status ticket-status-{}">{}</span>',
             obj.status,
-            obj.get_status_display(),
+            Ticket.Status(obj.status).label,
         )
 
     @admin.display(description=_("operator"), ordering="assigned_to")
