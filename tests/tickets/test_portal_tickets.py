@@ -1,9 +1,9 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.services import customer_suspend
 from tests.conftest import make_image, stored_files, ticket_post_data, ticket_submit
@@ -72,6 +72,39 @@ def test_search_does_not_find_another_customers_ticket(customer_client):
     theirs = TicketFactory(subject="Theirs")
     page = customer_client.get(LIST, {"q": str(theirs.number), "state": "all"}).content.decode()
     assert "Theirs" not in page
+
+
+def test_a_row_shows_the_ticket_as_written_escaped_in_the_readers_language(
+    customer_client, customer
+):
+    received = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)  # 10:05 in Rome
+    ticket = TicketFactory(
+        customer=customer,
+        subject='<script>alert("x")</script> & co',
+        serial_number="SN<1>",
+        received_at=received,
+        status=Ticket.Status.NEW,
+    )
+
+    page = customer_client.get(LIST, HTTP_ACCEPT_LANGUAGE="it").content.decode()
+
+    row = page[
+        page.index('<li class="ticket-row">') : page.index("</li>", page.index("ticket-row"))
+    ]
+    assert f'<a href="{reverse("tickets:detail", args=[ticket.number])}">' in row
+    assert f'<span class="ticket-number">#{ticket.number}</span>' in row
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in row
+    assert "<script>" not in page
+    assert f"{ticket.product.name} · SN&lt;1&gt; · " in row
+    assert '<time datetime="2026-11-27T10:05:00+01:00">27/11/2026 10:05</time>' in row
+    with translation.override("it"):
+        label = str(Ticket.Status.NEW.label)
+    assert f'<span class="status status-new">{label}</span>' in row
+
+
+def test_an_empty_list_says_so(customer_client):
+    page = customer_client.get(LIST, {"state": "closed"}).content.decode()
+    assert '<ul class="ticket-list">\n  <li class="empty">' in page
 
 
 def test_list_is_paginated(customer_client, customer):
