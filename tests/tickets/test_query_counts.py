@@ -115,6 +115,11 @@ def test_customer_pages_make_as_many_queries_with_50_as_with_1(client, terms):
     large = _measure(client, 50)
     print("\nqueries per page:", small)
     assert large == small
+    # The budgets of the speed issue: a customer's list in at most 5, a ticket page in 7.
+    for name in ("ticket list", "ticket list, all", "ticket list, search", "home"):
+        assert small[name] <= 5, (name, small[name])
+    for name in ("ticket detail", "ticket detail, closed"):
+        assert small[name] <= 7, (name, small[name])
 
 
 def test_second_page_of_a_filtered_search_does_not_grow(client, terms):
