@@ -2,6 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -535,3 +537,13 @@ def test_staged_files_are_a_group_with_a_legend(customer_client, unit, terms):
     assert '<fieldset class="field field-group" id="id_staged_group">' in page
     assert "<legend>Files already uploaded</legend>" in page
     assert '<label for="id_staged">' not in page
+
+
+def test_a_ticket_page_without_a_remote_request_does_not_look_for_one(customer_client, customer):
+    ticket = TicketFactory(customer=customer)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = customer_client.get(reverse("tickets:detail", args=[ticket.number]))
+
+    assert response.status_code == 200
+    assert not [q for q in queries if "tickets_remoteaccessrequest" in q["sql"]]

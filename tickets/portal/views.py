@@ -19,7 +19,7 @@ from schedule.middleware import keeps_form_during_maintenance
 from schedule.selectors import notice_list_active
 from tickets.attachments import attachments_stage, attachments_staged_discard
 from tickets.forms import Refusal, refusals_shown
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketEvent
 from tickets.portal.forms import TicketCreateForm, TicketReplyForm, target_value
 from tickets.remote.forms import RemoteAccessForm
 from tickets.remote.services import (
@@ -257,13 +257,17 @@ class TicketDetailView(CustomerRequiredMixin, View):
         return self.render(request, ticket, form)
 
     def render(self, request, ticket, form, closed=None, status=200, remote_form=None):
-        remote_access = remote_access_current(ticket=ticket)
+        events = _timeline_for_customer(ticket)
+        # Every remote-access request is recorded with a public event of its own (remote.
+        # services): a history without one has no request to show, and costs no query for it.
+        asked = any(event.kind == TicketEvent.Kind.REMOTE_REQUEST for event in events)
+        remote_access = remote_access_current(ticket=ticket) if asked else None
         return render(
             request,
             "tickets/ticket_detail.html",
             {
                 "ticket": ticket,
-                "events": _timeline_for_customer(ticket),
+                "events": events,
                 "form": form,
                 "closed": closed,
                 **_remote_access_context(remote_access=remote_access, form=remote_form),
