@@ -202,8 +202,14 @@ class UploadFormMixin:
             return self._sorted_uploads
         data = getattr(self, "cleaned_data", {})
         staged = list(data.get("staged") or [])
-        # A copy: the field's own queryset is read again when the form is shown.
-        kept = list(self.fields["staged"].queryset.all()) if "staged" in self.fields else []
+        uploaded = any(data.get(field) for field in self.upload_fields)
+        # A copy: the field's own queryset is read again when the form is shown. Only new files
+        # are compared with the kept ones: without any, they need not be read.
+        kept = (
+            list(self.fields["staged"].queryset.all())
+            if uploaded and "staged" in self.fields
+            else []
+        )
         stored: dict[int, str | None] = {}
         seen: set[tuple[str, int, str]] = set()
         new: list = []

@@ -178,10 +178,10 @@ class TicketCreateForm(UploadFormMixin, forms.Form):
         if not pk.isdigit():
             raise ValidationError(_("Choose the product concerned."))
         if kind == "unit":
-            try:
-                unit = self.customer.units.select_related("product").get(pk=int(pk))
-            except Unit.DoesNotExist as exc:
-                raise ValidationError(_("Choose one of your units.")) from exc
+            # The customer's units, read for the choices a moment ago.
+            unit = next((unit for unit in self.units if unit.pk == int(pk)), None)
+            if unit is None:
+                raise ValidationError(_("Choose one of your units."))
             return unit.product, unit
         product = next((p for p in self.products if p.pk == int(pk)), None)
         if product is None or product.has_serial_number:
