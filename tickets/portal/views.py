@@ -129,6 +129,22 @@ class HomeView(View):
         ]
 
 
+def _first_page_or_counted(tickets, number):
+    """The page asked for; the first one without counting when it holds every ticket.
+
+    Most customers' lists fit on one page: reading one row more than a page tells whether
+    there are others, and only then does the paginator count them (reusing the rows read).
+    """
+    if number not in (None, "", "1"):
+        return Paginator(tickets, PAGE_SIZE, allow_empty_first_page=True).get_page(number)
+    rows = list(tickets[: PAGE_SIZE + 1])
+    if len(rows) <= PAGE_SIZE:
+        return Paginator(rows, PAGE_SIZE, allow_empty_first_page=True).page(1)
+    page = Paginator(tickets, PAGE_SIZE, allow_empty_first_page=True).page(1)
+    page.object_list = rows[:PAGE_SIZE]
+    return page
+
+
 class TicketListView(CustomerRequiredMixin, View):
     def get(self, request):
         state = request.GET.get("state", "open")
@@ -136,8 +152,7 @@ class TicketListView(CustomerRequiredMixin, View):
             state = "open"
         query = request.GET.get("q", "")[:40]
         tickets = ticket_list_for_customer(customer=self.customer, state=state, query=query)
-        paginator = Paginator(tickets, PAGE_SIZE, allow_empty_first_page=True)
-        page = paginator.get_page(request.GET.get("page"))
+        page = _first_page_or_counted(tickets, request.GET.get("page"))
         return render(
             request,
             "tickets/ticket_list.html",
