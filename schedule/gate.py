@@ -128,6 +128,12 @@ def service_status(*, at: datetime | None = None) -> ServiceStatus:
     )
 
 
+def under_maintenance(*, at: datetime) -> bool:
+    """Tell whether extraordinary maintenance closes the portal at an instant: the one question
+    every request asks, answered without working out the whole status."""
+    return calendar_current().maintenance_at(at) is not None
+
+
 def require_service_open(*, at: datetime | None = None) -> ServiceStatus:
     """Return the status if customers may write now, else raise ServiceClosedError."""
     status = service_status(at=at)

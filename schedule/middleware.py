@@ -10,8 +10,8 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from schedule.gate import service_status
-from schedule.snapshot import calendar_current, calendar_pinned
+from schedule.gate import service_status, under_maintenance
+from schedule.snapshot import calendar_pinned
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class MaintenanceMiddleware:
         # status (next opening, reason in the visitor's language) is worked out for the pages
         # that show it, for this same instant and calendar.
         request.service_status = SimpleLazyObject(partial(service_status, at=at))
-        if calendar_current().maintenance_at(at) is None or self.is_open_path(request.path_info):
+        if not under_maintenance(at=at) or self.is_open_path(request.path_info):
             return self.get_response(request)
         status = service_status(at=at)
         if request.method == "POST" and self.is_form_view(request.path_info):

@@ -172,6 +172,15 @@ class Ticket(TimeStampedModel):
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
 
+    @property
+    def status_label(self) -> str:
+        """The status in the reader's language, as get_status_display() says it, at a fraction
+        of its cost: lists write one a row."""
+        try:
+            return str(self.Status(self.status).label)
+        except ValueError:
+            return self.status
+
 
 class TicketEvent(models.Model):
     """One line of a ticket's history; messages are events that carry a body."""

@@ -547,3 +547,10 @@ def test_a_ticket_page_without_a_remote_request_does_not_look_for_one(customer_c
 
     assert response.status_code == 200
     assert not [q for q in queries if "tickets_remoteaccessrequest" in q["sql"]]
+
+
+def test_a_status_label_is_get_status_display_s_even_for_a_value_no_longer_offered():
+    with translation.override("fr"):
+        for value in [*Ticket.Status.values, "legacy"]:
+            ticket = Ticket(status=value)
+            assert ticket.status_label == str(ticket.get_status_display())

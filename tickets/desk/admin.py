@@ -238,7 +238,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         return format_html(
             '<span class="ticket-status ticket-status-{}">{}</span>',
             obj.status,
-            Ticket.Status(obj.status).label,
+            obj.status_label,
         )
 
     @admin.display(description=_("operator"), ordering="assigned_to")

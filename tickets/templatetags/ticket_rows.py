@@ -32,7 +32,7 @@ def _row(ticket: Ticket, link: tuple[str, str]) -> str:
         f'    <span class="ticket-meta">{escape(str(ticket.product))}{serial} · '
         f'<time datetime="{received.isoformat()}">{dates.datetime_short(received)}</time></span>\n'
         f'    <span class="status status-{escape(ticket.status)}">'
-        f"{escape(str(Ticket.Status(ticket.status).label))}</span>\n"
+        f"{escape(ticket.status_label)}</span>\n"
         "  </li>"
     )
 
