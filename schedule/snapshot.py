@@ -81,6 +81,9 @@ class _Checked:
 
 _outage = _Outage()
 _checked: _Checked | None = None
+# Bumped by every save in this process (calendar_unpin): a calendar read before a save must not
+# be kept as checked after it, or the saving process would serve the old one a while.
+_generation = 0
 _monotonic = time.monotonic  # the clock of the fallback's freshness (tests move it)
 # The calendar a request works with, so that a page asks the cache for the token once.
 _pinned: ContextVar[Calendar | None] = ContextVar("schedule_pinned_calendar", default=None)
@@ -156,21 +159,26 @@ def calendar_current() -> Calendar:
         and checked.settings_key == _settings_key()
     ):
         return checked.calendar
+    generation = _generation
     version = cache.get(VERSION_KEY)
     if cache_is_degraded():
         return _calendar_fallback()
     calendar, settled = _calendar_for(version)
     if settled:
-        _calendar_checked(calendar)
+        _calendar_checked(calendar, generation=generation)
     return calendar
 
 
-def _calendar_checked(calendar: Calendar) -> None:
-    """Serve this calendar without asking the cache for CALENDAR_REVALIDATE_SECONDS."""
+def _calendar_checked(calendar: Calendar, *, generation: int) -> None:
+    """Serve this calendar without asking the cache for CALENDAR_REVALIDATE_SECONDS, unless
+    this process saved the calendar since its token was read."""
     global _checked
     interval = settings.CALENDAR_REVALIDATE_SECONDS
-    if interval > 0:
-        _checked = _Checked(calendar, _settings_key(), _monotonic() + interval)
+    if interval <= 0:
+        return
+    with _memo_lock:
+        if generation == _generation:
+            _checked = _Checked(calendar, _settings_key(), _monotonic() + interval)
 
 
 def _calendar_for(version: str | None) -> tuple[Calendar, bool]:
@@ -264,10 +272,11 @@ def calendar_pinned() -> Iterator[Calendar]:
 
 def calendar_unpin() -> None:
     """Forget the snapshot of the current request (a manager has just saved the calendar)."""
-    global _checked
+    global _checked, _generation
     _pinned.set(None)
-    _checked = None
     with _memo_lock:
+        _generation += 1
+        _checked = None
         # Without the cache, this process's copies are what it serves: rebuild at once.
         _memo.clear()
         _outage.fallback = None

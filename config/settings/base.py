@@ -110,9 +110,10 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "customers.ip.client_ip_address"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
-# Sessions are read from the cache (Redis) and written through to the database, which answers
-# while Redis is away: one database query less on every page of a logged-in user.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions stay in the database alone (Django's default). Reading them from the cache would
+# save a query a page, but a log-out made while Redis is away could not delete the cached copy
+# (core.cache drops the write, remembered by that process only), and another process would
+# keep honouring the session once Redis answers again.
 # Staff sessions are cut short by core.middleware.StaffSessionMiddleware.
 STAFF_SESSION_AGE = env.int("STAFF_SESSION_AGE", default=60 * 60 * 8)
 

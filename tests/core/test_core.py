@@ -1,8 +1,12 @@
+import time
+
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.middleware import AuthenticationMiddleware
-from django.contrib.sessions.backends.cached_db import SessionStore
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import reverse
 
@@ -106,3 +110,25 @@ def test_the_server_error_page_renders_on_its_own_in_the_visitors_language(rf, s
     assert '<html lang="it">' in page
     assert "Torna alla home page" in page
     assert "portal.css" in page
+
+
+def test_a_log_out_made_while_redis_is_away_still_holds_once_redis_is_back(
+    client, customer, redis_cache
+):
+    """Sessions live in the database alone: no cached copy can outlive a log-out."""
+    client.force_login(customer.user)
+    assert client.get(reverse("tickets:list")).status_code == 200
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+    health = cache._health
+    health.down_until = time.monotonic() + 100  # Redis away, its data kept
+    client.post(reverse("customers:logout"))
+    # The process that could not delete a cached copy dies before Redis is back (a deploy),
+    # and another one answers the next request.
+    health.dropped.clear()
+    health.down_until = 0
+
+    client.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
+    response = client.get(reverse("tickets:list"))
+    assert response.status_code == 302
+    assert reverse("customers:login") in response["Location"]

@@ -143,3 +143,22 @@ def test_an_outage_is_noticed_when_the_interval_runs_out(
     with django_assert_num_queries(CALENDAR_QUERIES):
         assert calendar_current() is not checked
     assert texts() == {"During the outage."}
+
+
+def test_a_save_made_while_this_process_read_the_calendar_is_not_hidden_behind_that_read(
+    clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    read = snapshot._calendar_for
+
+    def read_while_another_thread_saves(version):
+        found = read(version)
+        # Another thread of this process saves between the token read and the check.
+        with django_capture_on_commit_callbacks(execute=True):
+            notice_save(notice=Notice(**notice_data("Saved meanwhile.")))
+        return found
+
+    monkeypatch.setattr(snapshot, "_calendar_for", read_while_another_thread_saves)
+    calendar_current()  # the calendar read before the save: served once, not kept
+    monkeypatch.setattr(snapshot, "_calendar_for", read)
+
+    assert texts() == {"Saved meanwhile."}
