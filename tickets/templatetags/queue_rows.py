@@ -45,14 +45,15 @@ def _columns(cl) -> list[tuple] | None:
             method = getattr(cl.model_admin, name, None)
             if not callable(method) or getattr(method, "boolean", False):
                 return None
-            columns.append((f"field-{name}", name in links, None, method))
+            empty = getattr(method, "empty_value_display", None)
+            columns.append((f"field-{name}", name in links, None, method, empty))
             continue
         if field.is_relation or field.choices or isinstance(field, models.BooleanField):
             return None
         css = f"field-{name}"
         if isinstance(field, (models.DateField, models.TimeField)):
             css += " nowrap"
-        columns.append((css, name in links, field, None))
+        columns.append((css, name in links, field, None, None))
     return columns
 
 
@@ -82,14 +83,14 @@ def queue_rows(cl, columns) -> list[list[str]]:
     for obj in cl.result_list:
         cells = []
         first = True
-        for css, is_link, field, method in columns:
+        for css, is_link, field, method, own_empty in columns:
             if field is not None:
                 value = getattr(obj, field.attname)
                 if isinstance(value, str) and value.strip() == "":
                     value = ""
                 shown = conditional_escape(display_for_field(value, field, empty))
             else:
-                shown = _shown(method(obj), empty)
+                shown = _shown(method(obj), empty if own_empty is None else own_empty)
             if is_link:
                 tag = "th" if first else "td"
                 first = False

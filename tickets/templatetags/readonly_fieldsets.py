@@ -51,7 +51,8 @@ def _fieldset(fieldset, index: int) -> str | None:
     head = labelled = ""
     if fieldset.name:
         labelled = f' aria-labelledby="{heading_id}"'
-        head = f'<h2 id="{heading_id}" class="fieldset-heading">{escape(fieldset.name)}</h2>'
+        name = conditional_escape(fieldset.name)
+        head = f'<h2 id="{heading_id}" class="fieldset-heading">{name}</h2>'
         if fieldset.is_collapsible:
             head = f"<details><summary>{head}</summary>"
     description = (
@@ -59,7 +60,7 @@ def _fieldset(fieldset, index: int) -> str | None:
     )
     tail = "</details>" if fieldset.name and fieldset.is_collapsible else ""
     return (
-        f'<fieldset class="module aligned {escape(fieldset.classes)}"{labelled}>'
+        f'<fieldset class="module aligned {conditional_escape(fieldset.classes)}"{labelled}>'
         f"{head}{description}{''.join(lines)}{tail}</fieldset>"
     )
 
