@@ -16,7 +16,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from core.cache import cache_is_degraded
+from core.cache import cache_is_degraded, cache_ping
 from notifications.delivery import (
     TemporarySendError,
     notification_send,
@@ -60,10 +60,14 @@ def _broker_known_down() -> bool:
     """Tell whether this process knows the broker cannot be reached right now."""
     if time.monotonic() < _broker.paused_until:
         return True
-    # The broker is usually the cache's Redis, which this request has asked already (the
-    # calendar): a Redis that hangs then costs no publish timeout at all.
     location = settings.CACHES.get("default", {}).get("LOCATION")
-    return bool(location) and location == settings.CELERY_BROKER_URL and cache_is_degraded()
+    if not location or location != settings.CELERY_BROKER_URL:
+        return False
+    # The broker is the cache's Redis. The cache gives up on it within its short socket timeout
+    # (the broker's is several times longer, and retried): one ping before the hand-over keeps a
+    # Redis that hangs from holding the customer's request for the publish timeouts. Requests no
+    # longer ask the cache on every call (the calendar is revalidated once a second).
+    return cache_is_degraded() or cache_ping() is False
 
 
 def notifications_enqueue(*, ids: Iterable[int]) -> int:
