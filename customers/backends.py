@@ -2,6 +2,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
+from customers.sessions import session_user
+
 
 class CodeOrEmailBackend(ModelBackend):
     """Authenticate with the customer code (the user name) or the e-mail address."""
@@ -26,10 +28,15 @@ class CodeOrEmailBackend(ModelBackend):
         return None
 
     def get_user(self, user_id):
-        """The user of a session, with its customer in the same query: every portal page
-        asks for both."""
-        user_model = get_user_model()
-        user = user_model._default_manager.select_related("customer").filter(pk=user_id).first()
+        """The user of a session, with its customer: every portal page asks for both.
+
+        The session row brought them along when it was read (customers.sessions); otherwise
+        they come in one query.
+        """
+        user = session_user(user_id)
+        if user is None:
+            user_model = get_user_model()
+            user = user_model._default_manager.select_related("customer").filter(pk=user_id).first()
         if user is None or not self.user_can_authenticate(user):
             return None
         return user

@@ -3,14 +3,13 @@ import time
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.middleware import AuthenticationMiddleware
-from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import reverse
 
 from core.middleware import StaffSessionMiddleware
+from customers.sessions import AuthenticationMiddleware, SessionStore
 from tests.customers.factories import PASSWORD, StaffFactory
 
 pytestmark = pytest.mark.django_db

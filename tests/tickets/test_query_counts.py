@@ -118,11 +118,13 @@ def test_customer_pages_make_as_many_queries_with_50_as_with_1(client, terms):
     # A list that fits on one page is not counted; one of several pages is, once.
     counted = {"ticket list", "ticket list, closed", "ticket list, all"}
     assert large == {name: small[name] + (name in counted) for name in small}
-    # The budgets of the speed issue: a customer's list in at most 5, a ticket page in 7.
+    # The budgets of the speed issue (a list in at most 5, a ticket page in 7), with room: one
+    # query reads the session with its user and customer (customers.sessions), one the rows,
+    # and one counts them when they fill more than a page.
     for name in ("ticket list", "ticket list, all", "ticket list, search", "home"):
-        assert small[name] <= 5, (name, small[name])
+        assert large[name] <= 3, (name, large[name])
     for name in ("ticket detail", "ticket detail, closed"):
-        assert small[name] <= 7, (name, small[name])
+        assert large[name] <= 5, (name, large[name])
 
 
 def test_second_page_of_a_filtered_search_does_not_grow(client, terms):
