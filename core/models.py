@@ -3,6 +3,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def choice_label(choices: type[models.Choices], value) -> str:
+    """The label of a stored value in the reader's language, as get_FOO_display() says it.
+
+    get_FOO_display() translates every label of the field to find one (a dict of them all, made
+    anew each call); pages that name the kind of each event and file paid that many times over.
+    A value outside the choices is shown as stored, as get_FOO_display() does.
+    """
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -92,7 +92,7 @@ class NotificationAdmin(NoCountPaginationMixin, admin.ModelAdmin):
 
     @admin.display(description=_("update"))
     def event_kind(self, obj):
-        return obj.event.get_kind_display()
+        return obj.event.kind_label
 
     @admin.display(description=_("last error"))
     def last_error_short(self, obj):

@@ -171,7 +171,7 @@ class TicketPageMixin:
                     reverse("admin:notifications_notification_change", args=[row.pk]),
                     datetime_short(row.created_at),
                     row.recipient,
-                    row.event.get_kind_display(),
+                    row.event.kind_label,
                     row.status,
                     row.get_status_display(),
                     row.attempts,
