@@ -13,19 +13,21 @@ of the creation row, and an operator. It starts two gunicorn servers with the sa
 
   the floor   Django as `startproject` leaves it (bench/floor/), one view returning 20 KB of HTML;
   the portal  config.settings.production (bench/portal_settings.py adds the same view at
-              /bench/trivial/), Redis cache and broker on --redis (emptied before and after).
+              /bench/trivial/, and the layout alone at /bench/layout/), Redis cache and broker
+              on --redis (emptied before and after).
 
 wrk (Debian's package: `make bench-deps` or `apt-get install wrk`) drives each page with
 `wrk -t1 -c8 -d<duration>s --latency --timeout 30s` and the session cookie of a user who logged in
-over HTTP (the floor and the trivial row send the reader's: the floor ignores it, the portal's
-middleware loads the session and the user, as for any page of a logged-in customer); the creation
+over HTTP (the floor and the trivial row send the reader's: the floor ignores it, and the portal
+reads a session and its user only for a page that asks, as the layout row and every customer's
+page do: the layout row is the least a logged-in customer's page costs); the creation
 row is `wrk -t1 -c20` with a Lua script that POSTs the new-ticket form
 until exactly 500 answers have come back, then checks in SQL that 500 tickets were created with
 distinct, contiguous numbers. Rounds interleave the rows (floor, every page, floor, ...); the
 table gives each row's median req/s and p50 over the rounds, the queries one request runs (counted
 once with Django's test Client on the same settings and database), and the median of the ratio
 req/s / floor req/s of the same round. A page answered with anything but 2xx/3xx is a failure,
-not a speed. Rows: floor, trivial, list, detail, queue, staff-ticket, create.
+not a speed. Rows: floor, trivial, layout, list, detail, queue, staff-ticket, create.
 """
 
 import argparse
@@ -83,6 +85,7 @@ class Row:
 ROWS = [
     Row("floor", "bare Django 20 KB view (the floor)", "floor", TRIVIAL_PATH, "reader"),
     Row("trivial", "trivial 20 KB view, portal middleware", "portal", TRIVIAL_PATH, "reader"),
+    Row("layout", "customer: the layout alone, logged in", "portal", "/bench/layout/", "reader"),
     Row("list", "customer: ticket list ?state=all (20 rows)", "portal", "/tickets/?state=all",
         "reader"),
     Row("detail", "customer: ticket page (10 messages, 3 files)", "portal", "/tickets/{number}/",
