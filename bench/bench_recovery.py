@@ -56,8 +56,8 @@ def main() -> None:
     from core.models import TermsVersion
     from customers.models import User
     from customers.services import customer_create, unit_register
-    from notifications.emails import _mail_domain
     from notifications.models import Notification
+    from notifications.threading import mail_domain
     from products.models import Product
     from schedule.gate import ServiceState, service_status
     from tests.production.stack import production_env
@@ -133,9 +133,7 @@ def main() -> None:
                         ticket=ticket, operator=operator, body=f"Answer {round_number}."
                     )
                     notification = Notification.objects.latest("pk")
-                    message_id = (
-                        f"<notification.{notification.pk}.{ticket.number}@{_mail_domain()}>"
-                    )
+                    message_id = f"<notification.{notification.pk}.{ticket.number}@{mail_domain()}>"
                     if not sink.handler.holding.wait(60):
                         fail(f"the worker never sent (log: {worker.log_path}).")
                     worker.kill()

@@ -1,7 +1,6 @@
 """The e-mail a notification becomes: subject, plain text and HTML, in the ticket's language."""
 
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -11,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from notifications.models import Notification
+from notifications.threading import threading_headers
 from tickets.models import Ticket, TicketEvent
 
 Kind = TicketEvent.Kind
@@ -134,11 +134,6 @@ def _change(*, event: TicketEvent, ticket: Ticket, customer, for_operator: bool)
     return Change(text=_("The ticket has been updated."))
 
 
-def _mail_domain() -> str:
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "localhost"
-
-
 def message_build(*, notification: Notification) -> EmailMultiAlternatives:
     """Render a notification as a multipart e-mail in the ticket's language."""
     ticket = notification.ticket
@@ -171,16 +166,15 @@ def message_build(*, notification: Notification) -> EmailMultiAlternatives:
         }
         text = render_to_string("notifications/email/ticket_update.txt", context)
         html = render_to_string("notifications/email/ticket_update.html", context)
-    domain = _mail_domain()
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient],
         headers={
-            # Stable across attempts, so that a receiver can recognise a repeated delivery.
-            "Message-ID": f"<notification.{notification.pk}.{ticket.number}@{domain}>",
-            "References": f"<ticket.{ticket.number}@{domain}>",
+            # A Message-ID stable across attempts, so that a receiver can recognise a repeated
+            # delivery, answering the ticket's root: one conversation per ticket.
+            **threading_headers(notification_pk=notification.pk, number=ticket.number),
             "Auto-Submitted": "auto-generated",
             "X-Ticket-Number": str(ticket.number),
         },

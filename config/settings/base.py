@@ -166,6 +166,10 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Supporto tecnico <support@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# The support mailbox replies go to, as support+t<number>-<signature>@domain (notifications.
+# threading). Empty: the e-mails carry no Reply-To. Not read from the environment until the
+# mailbox reader exists (issue 11): a Reply-To before it would send replies nobody reads.
+INBOUND_REPLY_ADDRESS = ""
 
 # Celery ---------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")

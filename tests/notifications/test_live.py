@@ -2,8 +2,8 @@
 
 import pytest
 
-from notifications.emails import _mail_domain
 from notifications.models import Notification
+from notifications.threading import mail_domain
 from tests.conftest import ticket_submit
 from tests.customers.factories import CustomerFactory, UnitFactory
 from tests.notifications.live import wait_until
@@ -22,7 +22,7 @@ TIMEOUT = 40
 def expected_ids() -> set[str]:
     """The Message-ID every committed notification must arrive with."""
     return {
-        f"<notification.{n.pk}.{n.ticket.number}@{_mail_domain()}>"
+        f"<notification.{n.pk}.{n.ticket.number}@{mail_domain()}>"
         for n in Notification.objects.select_related("ticket").exclude(
             status=Notification.Status.FAILED
         )

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from core.roles import OPERATORS
-from notifications.emails import _mail_domain
 from notifications.models import Notification
+from notifications.threading import mail_domain
 from tests.conftest import make_image, ticket_post_data
 from tests.core.factories import TermsVersionFactory, staff_with_role
 from tests.customers.factories import PASSWORD, CustomerFactory, UnitFactory
@@ -53,7 +53,7 @@ def shipped_stack(start_gunicorn, start_nginx, smtp_sink, tmp_path, run_process)
 def expected_ids(ticket) -> set[str]:
     """The Message-IDs of every e-mail the ticket's updates committed to the outbox."""
     return {
-        f"<notification.{pk}.{ticket.number}@{_mail_domain()}>"
+        f"<notification.{pk}.{ticket.number}@{mail_domain()}>"
         for pk in Notification.objects.filter(ticket=ticket).values_list("pk", flat=True)
     }
 
