@@ -1,4 +1,8 @@
 from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 
 def staff_session_shorten(request, user) -> None:
@@ -51,3 +55,31 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """Django's, without looking for a language in an address that cannot hold one.
+
+    Without `i18n_patterns` (the portal has none), Django still parses the path for a language
+    code twice a request, to no effect: the language comes from the cookie or Accept-Language,
+    and the response gets the same Vary and Content-Language headers. With them, Django's own.
+    """
+
+    def process_request(self, request):
+        if self._language_in_path(request):
+            return super().process_request(request)
+        translation.activate(translation.get_language_from_request(request))
+        request.LANGUAGE_CODE = translation.get_language()
+        return None
+
+    def process_response(self, request, response):
+        if self._language_in_path(request):
+            return super().process_response(request, response)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+    @staticmethod
+    def _language_in_path(request) -> bool:
+        urlconf = getattr(request, "urlconf", settings.ROOT_URLCONF)
+        return is_language_prefix_patterns_used(urlconf)[0]
