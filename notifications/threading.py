@@ -85,3 +85,22 @@ def reply_address_ticket_number(address: str) -> int | None:
         if constant_time_compare(match["signature"], _signature(number, secret)):
             return number
     return None
+
+
+_REFERENCE = re.compile(r"<(?:notification\.[0-9]+\.|ticket\.)([1-9][0-9]{0,17})@([^>\s]+)>")
+
+
+def referenced_ticket_number(header_values: list[str]) -> int | None:
+    """The ticket an e-mail answers, from its In-Reply-To and References, or None.
+
+    Only identifiers the portal wrote count (its own domain): the last one found, that is the
+    most recent message answered.
+    """
+    domain = mail_domain().lower()
+    found = [
+        int(number)
+        for value in header_values
+        for number, host in _REFERENCE.findall(value or "")
+        if host.lower() == domain
+    ]
+    return found[-1] if found else None

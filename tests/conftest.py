@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.core.factories import TermsVersionFactory, staff_with_role
 from tests.customers.factories import CustomerFactory, UnitFactory
+from tests.mailserver import Dovecot, dovecot_missing
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -33,6 +34,20 @@ def require_service(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI but is not available", pytrace=False)
     pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture
+def dovecot_installed():
+    """Skip on a laptop without Dovecot; fail in CI, where `make install` must have put it."""
+    missing = dovecot_missing()
+    require_service(not missing, missing)
+
+
+@pytest.fixture
+def dovecot(dovecot_installed):
+    """A Dovecot of this test's own (tests/mailserver.py), with an empty mailbox."""
+    with Dovecot() as server:
+        yield server
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ from tests.customers.factories import CustomerFactory
 from tests.notifications.factories import NotificationFactory
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 from tests.tickets.factories import TicketFactory
-from tickets.models import Attachment, Ticket
+from tickets.inbound.services import inbound_mail_receive
+from tickets.models import Attachment, InboundMail, Ticket
 from tickets.remote.services import remote_access_request, remote_access_submit
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,7 @@ ADMIN_MODELS = {
     #                             operator                    manager
     "tickets.ticket": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
     "tickets.attachment": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
+    "tickets.inboundmail": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
     "tickets.remoteaccessrequest": (R, R),
     "customers.customer": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "customers.unit": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
@@ -106,6 +108,7 @@ ADMIN_PAGES = {
     "products: latest version": ("post", LOGIN, LOGIN, 403, GO),
     # Operators read the e-mail log; the resend action is not theirs: nothing is done.
     "notifications: resend": ("post", LOGIN, LOGIN, 200, GO),
+    "e-mails received: original": ("get", LOGIN, LOGIN, 200, 200),
     "dashboard": ("get", LOGIN, LOGIN, 403, 200),
     "dashboard CSV": ("get", LOGIN, LOGIN, 403, 200),
     "remote access": ("get", LOGIN, LOGIN, 200, 200),
@@ -227,6 +230,10 @@ def every_model_row(db, service_open, _private_media):
     )
     notification = NotificationFactory(
         ticket=ticket, status=Notification.Status.FAILED, last_error="550 5.1.1 No such user"
+    )
+    inbound_mail_receive(
+        raw=b"From: someone@example.com\r\nSubject: Hello\r\nMessage-ID: <m1@example.com>\r\n"
+        b"\r\nA message that names no ticket.\r\n"
     )
     ClosureFactory()
     MaintenanceFactory()
@@ -401,6 +408,13 @@ def request_for(every_model_row, name):
             },
         ),
         "dashboard": (reverse("tickets_admin:dashboard"), None),
+        "e-mails received: original": (
+            reverse(
+                "admin:tickets_inboundmail_original",
+                args=[InboundMail.objects.values_list("pk", flat=True).get()],
+            ),
+            None,
+        ),
         "dashboard CSV": (reverse("tickets_admin:dashboard-csv"), None),
         "remote access": (reverse("tickets_admin:remote-access", args=[remote_pk]), None),
         "remote access: ask": (reverse("tickets_admin:remote-access", args=[remote_pk]), {}),

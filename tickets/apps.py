@@ -13,6 +13,7 @@ class TicketsConfig(AppConfig):
             ("ticket", ("view", "change")),
             ("ticketevent", ("view", "add")),
             ("attachment", ("view",)),
+            ("inboundmail", ("view",)),
         ),
         MANAGERS: (("ticket", ("view_dashboard",)),),
     }

@@ -439,3 +439,68 @@ class RemoteAccessReveal(models.Model):
 
     def __str__(self):
         return f"{self.request} · {self.operator_id} · {self.revealed_at:%Y-%m-%d %H:%M}"
+
+
+def inbound_mail_path(instance, filename):
+    return f"mail/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.eml"
+
+
+class InboundMail(models.Model):
+    """A message read from the support mailbox, and what became of it (tickets.inbound).
+
+    Every message read is kept, with its original, whatever its outcome: a reply added to its
+    ticket points to the event it became; any other stays here for staff to read. The Message-ID
+    is unique: a message read twice is recognised and never added twice.
+    """
+
+    class Outcome(models.TextChoices):
+        ADDED = "added", _("Added to the ticket")
+        UNMATCHED = "unmatched", _("Matches no ticket")
+        WRONG_SENDER = "wrong_sender", _("Not from the ticket's customer")
+        AUTOMATIC = "automatic", _("Automatic message, ignored")
+        SERVICE_CLOSED = "service_closed", _("Service closed: not added")
+        SUSPENDED = "suspended", _("Customer suspended: not added")
+        TICKET_CLOSED = "ticket_closed", _("Ticket closed: not added")
+        REFUSED = "refused", _("Refused")
+
+    message_id = models.CharField(_("Message-ID"), max_length=998, unique=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    sender = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=998, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    text = models.TextField(_("reply text"), blank=True)
+    ticket = models.ForeignKey(
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_mail",
+    )
+    event = models.OneToOneField(
+        TicketEvent,
+        verbose_name=_("event"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_mail",
+    )
+    original = models.FileField(_("original message"), upload_to=inbound_mail_path, max_length=200)
+    size = models.PositiveIntegerField(_("size"), default=0)
+
+    class Meta:
+        verbose_name = _("e-mail received")
+        verbose_name_plural = _("e-mails received")
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["outcome", "-received_at"], name="inbound_outcome_idx"),
+            models.Index(fields=["sender", "-received_at"], name="inbound_sender_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.sender}: {self.subject}"
+
+    @property
+    def outcome_label(self) -> str:
+        return choice_label(self.Outcome, self.outcome)

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from tickets.attachments import attachments_staged_sweep
+from tickets.inbound import mailbox
 from tickets.models import RemoteAccessRequest
 from tickets.remote.services import remote_access_erase, remote_access_expired_ids
 
@@ -27,3 +28,9 @@ def remote_access_erase_expired() -> int:
 def attachments_sweep_staged() -> int:
     """Delete the staged attachments older than ATTACHMENT_STAGED_MAX_AGE_HOURS."""
     return attachments_staged_sweep()
+
+
+@shared_task(name="tickets.inbound_mail_fetch", ignore_result=True)
+def inbound_mail_fetch() -> dict:
+    """Read the support mailbox (INBOUND_IMAP_URL) once; the beat calls it every minute."""
+    return dict(mailbox.inbound_mail_fetch())

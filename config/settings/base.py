@@ -170,6 +170,13 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # threading). Empty: the e-mails carry no Reply-To. Not read from the environment until the
 # mailbox reader exists (issue 11): a Reply-To before it would send replies nobody reads.
 INBOUND_REPLY_ADDRESS = ""
+# The support mailbox customers' replies are read from (tickets.inbound.mailbox), e.g.
+# imaps://support%40example.com:app-password@imap.example.com:993/INBOX; empty: not read.
+INBOUND_IMAP_URL = env("INBOUND_IMAP_URL", default="")
+INBOUND_IMAP_POLL_SECONDS = env.int("INBOUND_IMAP_POLL_SECONDS", default=60)
+INBOUND_IMAP_TIMEOUT = env.int("INBOUND_IMAP_TIMEOUT", default=30)
+# A message larger than this is not downloaded: its header is kept, with the reason.
+INBOUND_MAIL_MAX_SIZE = env.int("INBOUND_MAIL_MAX_SIZE_MB", default=40) * 1024 * 1024
 
 # Celery ---------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -293,6 +300,11 @@ TEAMVIEWER_DOWNLOAD_URL = env(
 REMOTE_ACCESS_KEYS = [key for key in env.list("REMOTE_ACCESS_KEYS", default=[]) if key.strip()]
 # A password older than this is refused on decryption and wiped by the sweeper below.
 REMOTE_ACCESS_TTL_MINUTES = env.int("REMOTE_ACCESS_TTL_MINUTES", default=60)
+if INBOUND_IMAP_URL:
+    CELERY_BEAT_SCHEDULE["inbound-mail-fetch"] = {
+        "task": "tickets.inbound_mail_fetch",
+        "schedule": INBOUND_IMAP_POLL_SECONDS,
+    }
 CELERY_BEAT_SCHEDULE["remote-access-erase-expired"] = {
     "task": "tickets.remote_access_erase_expired",
     "schedule": env.int("REMOTE_ACCESS_SWEEP_SECONDS", default=60),

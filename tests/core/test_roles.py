@@ -12,6 +12,7 @@ OPERATOR_CODENAMES = {
     "tickets.view_ticketevent",
     "tickets.add_ticketevent",
     "tickets.view_attachment",
+    "tickets.view_inboundmail",
     "customers.view_customer",
     "customers.view_unit",
     "products.view_product",

@@ -1,0 +1,42 @@
+"""Replies by e-mail as a customer's mail program writes them, for the inbound tests."""
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from django.core import mail as outbox
+
+
+def portal_message_id(ticket) -> str:
+    """The Message-ID of the last e-mail the customer received about the ticket."""
+    [last] = [m for m in outbox.outbox if ticket.customer.email in m.to[0]][-1:]
+    return last.extra_headers["Message-ID"]
+
+
+def reply(
+    ticket,
+    text="Grazie, ho provato e ora funziona.",
+    *,
+    sender=None,
+    in_reply_to=None,
+    to="support@example.com",
+    headers=None,
+    files=(),
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Officina <{sender or ticket.customer.email}>"
+    message["To"] = to
+    message["Subject"] = f"Re: Ticket #{ticket.number}"
+    message["Message-ID"] = make_msgid(domain="officina.example.it")
+    if in_reply_to is not False:
+        message["In-Reply-To"] = in_reply_to or portal_message_id(ticket)
+        message["References"] = message["In-Reply-To"]
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(
+        f"{text}\n\nIl giorno lun 1 dic 2026 Supporto <support@example.com> ha scritto:\n"
+        "> Try this.\n"
+    )
+    for name, data, content_type in files:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()

@@ -1,0 +1,252 @@
+"""A message from the support mailbox: kept, and added to its ticket only when it is a reply there.
+
+These tests hand raw messages to the service the mailbox reader calls (tests/tickets/
+test_inbound_imap.py reads them from a real IMAP server).
+"""
+
+from email.message import EmailMessage
+
+import pytest
+from django.core import mail as outbox
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from notifications.threading import reply_address
+from schedule import gate
+from tests.conftest import make_image, pin_service_status
+from tests.tickets.inbound_mail import reply
+from tickets import services as tickets_services
+from tickets.inbound.services import inbound_mail_receive
+from tickets.models import Attachment, InboundMail, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+Outcome = InboundMail.Outcome
+
+
+def test_a_reply_lands_in_its_ticket_without_the_quoted_history(answered, on_commit):
+    raw = reply(answered)
+    outbox.outbox.clear()
+
+    with on_commit():
+        kept = inbound_mail_receive(raw=raw)
+
+    assert kept.outcome == Outcome.ADDED
+    assert kept.event.body == "Grazie, ho provato e ora funziona."
+    assert kept.event.author == answered.customer.user
+    assert kept.event.kind == TicketEvent.Kind.MESSAGE
+    answered.refresh_from_db()
+    assert answered.status == Ticket.Status.TAKEN  # back to its operator, as a portal reply
+    assert any(answered.assigned_to.email in m.to for m in outbox.outbox)  # who is told
+    assert b"Try this." in kept.original.read()  # the original, whole, for staff
+
+
+def test_the_same_message_read_twice_is_added_once(answered):
+    raw = reply(answered)
+
+    first = inbound_mail_receive(raw=raw)
+    second = inbound_mail_receive(raw=raw)
+
+    assert first.pk == second.pk
+    assert TicketEvent.objects.filter(ticket=answered, kind="message").count() == 2  # op + 1
+
+
+def test_the_signed_reply_address_names_the_ticket_without_headers(answered, settings):
+    settings.INBOUND_REPLY_ADDRESS = "support@example.com"
+
+    kept = inbound_mail_receive(
+        raw=reply(answered, in_reply_to=False, to=reply_address(number=answered.number))
+    )
+
+    assert kept.outcome == Outcome.ADDED
+    assert kept.ticket == answered
+
+
+def test_a_ticket_number_alone_in_the_address_matches_nothing(answered, settings):
+    settings.INBOUND_REPLY_ADDRESS = "support@example.com"
+    forged = f"support+t{answered.number}@example.com"
+
+    kept = inbound_mail_receive(raw=reply(answered, in_reply_to=False, to=forged))
+
+    assert kept.outcome == Outcome.UNMATCHED
+    assert kept.event is None
+
+
+def test_a_reply_from_another_address_is_kept_for_staff_not_added(answered):
+    kept = inbound_mail_receive(raw=reply(answered, sender="someone@else.example.com"))
+
+    assert kept.outcome == Outcome.WRONG_SENDER
+    assert kept.ticket == answered
+    assert "someone@else.example.com" in kept.reason
+    assert not TicketEvent.objects.filter(ticket=answered, body__startswith="Grazie").exists()
+
+
+def test_headers_of_another_domain_match_nothing(answered):
+    foreign = f"<ticket.{answered.number}@elsewhere.example.com>"
+
+    assert inbound_mail_receive(raw=reply(answered, in_reply_to=foreign)).outcome == (
+        Outcome.UNMATCHED
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"Precedence": "bulk"},
+        {"X-Autoreply": "yes"},
+        {"List-Id": "<workshops.lists.example.com>"},
+    ],
+    ids=["auto-submitted", "precedence", "x-autoreply", "list"],
+)
+def test_automatic_mail_is_ignored(answered, headers):
+    kept = inbound_mail_receive(raw=reply(answered, headers=headers))
+
+    assert kept.outcome == Outcome.AUTOMATIC
+    assert kept.event is None
+
+
+def test_auto_submitted_no_is_a_person_writing(answered):
+    kept = inbound_mail_receive(raw=reply(answered, headers={"Auto-Submitted": "no"}))
+
+    assert kept.outcome == Outcome.ADDED
+
+
+def test_while_the_service_is_closed_the_reply_is_kept_not_added(answered, monkeypatch):
+    pin_service_status(
+        monkeypatch,
+        gate.ServiceStatus(
+            state=gate.ServiceState.CLOSURE,
+            reason="Closed for the summer.",
+            next_opening=None,
+            at=gate.timezone.now(),
+        ),
+    )
+
+    kept = inbound_mail_receive(raw=reply(answered))
+
+    assert kept.outcome == Outcome.SERVICE_CLOSED
+    assert kept.reason == "Closed for the summer."
+    assert kept.text.startswith("Grazie")
+    answered.refresh_from_db()
+    assert answered.status == Ticket.Status.ANSWERED
+
+
+def test_a_suspended_customer_s_reply_is_kept_not_added(answered):
+    customer = answered.customer
+    customer.is_suspended = True
+    customer.suspension_reason = "Unpaid invoice 2026/118"
+    customer.save()
+
+    kept = inbound_mail_receive(raw=reply(answered))
+
+    assert kept.outcome == Outcome.SUSPENDED
+    assert "Unpaid invoice 2026/118" in kept.reason
+
+
+def test_a_reply_to_a_closed_ticket_is_kept_not_added(answered, operator):
+    tickets_services.ticket_close(ticket=answered, user=operator)
+
+    assert inbound_mail_receive(raw=reply(answered)).outcome == Outcome.TICKET_CLOSED
+
+
+def test_files_go_through_the_portal_s_checks(answered):
+    photo = make_image("centralina.png").read()
+    kept = inbound_mail_receive(
+        raw=reply(
+            answered,
+            files=[
+                ("centralina.png", photo, "image/png"),
+                ("fake.png", b"not an image at all", "image/png"),
+                ("tool.exe", b"MZ...", "application/octet-stream"),
+            ],
+        )
+    )
+
+    assert kept.outcome == Outcome.ADDED
+    [stored] = Attachment.objects.filter(event=kept.event)
+    assert stored.original_name == "centralina.png"
+    assert stored.kind == Attachment.Kind.IMAGE
+    assert "fake.png" in kept.reason
+    assert "tool.exe" in kept.reason
+
+
+def test_a_message_that_matches_nothing_is_kept_for_staff(customer):
+    message = EmailMessage()
+    message["From"] = customer.email
+    message["To"] = "support@example.com"
+    message["Subject"] = "Una domanda"
+    message.set_content("Buongiorno, ho un problema con il KESS.")
+
+    kept = inbound_mail_receive(raw=message.as_bytes())
+
+    assert kept.outcome == Outcome.UNMATCHED
+    assert kept.ticket is None
+    assert kept.message_id.startswith("<sha256.")  # no Message-ID: named by its content
+
+
+def test_an_unknown_charset_is_a_clear_outcome_not_a_crash(answered):
+    raw = reply(answered).replace(b'charset="utf-8"', b'charset="x-no-such-charset"')
+
+    kept = inbound_mail_receive(raw=raw)
+
+    assert kept.outcome == Outcome.REFUSED
+    assert "x-no-such-charset" in kept.reason
+
+
+def test_garbage_is_kept_with_a_reason(db):
+    kept = inbound_mail_receive(raw=b"\x00\xff not a message \r\n\r\n\xfe")
+
+    assert kept.outcome in (Outcome.UNMATCHED, Outcome.AUTOMATIC, Outcome.REFUSED)
+    assert kept.pk is not None
+
+
+def test_a_message_over_the_size_limit_is_refused_with_its_header_kept(answered):
+    header = reply(answered).split(b"\n\n")[0] + b"\n\n"
+
+    kept = inbound_mail_receive(raw=header, too_large=True, size=90 * 1024 * 1024)
+
+    assert kept.outcome == Outcome.REFUSED
+    assert "MB" in kept.reason
+    assert kept.size == 90 * 1024 * 1024
+
+
+# Staff's list of e-mails received ---------------------------------------------------------------
+
+INBOUND_LIST = "/admin/tickets/inboundmail/"
+
+
+def test_operators_see_what_needs_them_and_download_the_original(answered, operator_client):
+    added = inbound_mail_receive(raw=reply(answered, "Funziona, grazie."))
+    stranger = inbound_mail_receive(raw=reply(answered, "Chi sono?", sender="x@else.example.com"))
+
+    page = operator_client.get(INBOUND_LIST, {"needs_staff": "yes"}).content.decode()
+
+    assert "x@else.example.com" in page
+    assert f'href="/admin/tickets/inboundmail/{added.pk}/change/' not in page
+    original = operator_client.get(f"{INBOUND_LIST}{stranger.pk}/original/")
+    assert original.status_code == 200
+    assert original["Content-Type"] == "message/rfc822"
+    assert b"Chi sono?" in b"".join(original.streaming_content)
+
+
+def test_customers_cannot_read_the_mailbox(answered, client):
+    kept = inbound_mail_receive(raw=reply(answered))
+    client.force_login(answered.customer.user)
+
+    assert client.get(f"{INBOUND_LIST}{kept.pk}/original/").status_code == 302  # to the login
+    assert client.get(INBOUND_LIST).status_code == 302
+
+
+def test_the_list_costs_the_same_queries_with_30_rows_as_with_1(
+    answered, operator_client, django_assert_num_queries
+):
+    inbound_mail_receive(raw=reply(answered))
+    operator_client.get(INBOUND_LIST)
+    with CaptureQueriesContext(connection) as one:
+        operator_client.get(INBOUND_LIST)
+    for number in range(29):
+        inbound_mail_receive(raw=reply(answered, f"Messaggio {number}"))
+    with django_assert_num_queries(len(one.captured_queries)):
+        page = operator_client.get(INBOUND_LIST).content.decode()
+    assert page.count('class="field-sender"') == 30

@@ -1,0 +1,94 @@
+"""The support mailbox, read over IMAP (imap-tools): unread messages in, each marked read once kept.
+
+INBOUND_IMAP_URL names the mailbox: `imaps://user:password@host:993/INBOX` (TLS),
+`imap+starttls://...:143/INBOX`, or `imap://...` (plain, for a local server only); the user and
+password are URL-encoded (`support%40example.com`). A message is marked \\Seen only after
+tickets.inbound.services kept it and committed: a fetch that dies in between reads it again, and
+its Message-ID makes the second reading a no-op.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
+
+from tickets.inbound.services import inbound_mail_receive
+
+_SCHEMES = {"imaps": MailBox, "imap+starttls": MailBoxStartTls, "imap": MailBoxUnencrypted}
+_DEFAULT_PORTS = {"imaps": 993, "imap+starttls": 143, "imap": 143}
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    scheme: str
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str
+
+
+def mailbox_config(url: str | None = None) -> MailboxConfig:
+    """INBOUND_IMAP_URL, read; ImproperlyConfigured saying what is wrong with it."""
+    url = settings.INBOUND_IMAP_URL if url is None else url
+    if not url:
+        raise ImproperlyConfigured("INBOUND_IMAP_URL is not set: no mailbox to read.")
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES:
+        raise ImproperlyConfigured(
+            f"INBOUND_IMAP_URL: the scheme must be one of {', '.join(_SCHEMES)}."
+        )
+    if not (parts.hostname and parts.username and parts.password):
+        raise ImproperlyConfigured("INBOUND_IMAP_URL needs a user, a password and a host.")
+    return MailboxConfig(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=parts.port or _DEFAULT_PORTS[parts.scheme],
+        user=unquote(parts.username),
+        password=unquote(parts.password),
+        folder=unquote(parts.path.lstrip("/")) or "INBOX",
+    )
+
+
+def _fetch(box, uid: str, *, header_only: bool) -> tuple[bytes, int]:
+    part = "BODY.PEEK[HEADER]" if header_only else "BODY.PEEK[]"
+    status, data = box.client.uid("FETCH", uid, f"(RFC822.SIZE {part})")
+    if status != "OK":
+        raise OSError(f"IMAP FETCH {uid} answered {status}")
+    for item in data:
+        if isinstance(item, tuple):
+            size = _SIZE.search(item[0])
+            return item[1], int(size.group(1)) if size else len(item[1])
+    raise OSError(f"IMAP FETCH {uid} returned no message")
+
+
+def _size(box, uid: str) -> int:
+    status, data = box.client.uid("FETCH", uid, "(RFC822.SIZE)")
+    if status != "OK":
+        raise OSError(f"IMAP FETCH {uid} answered {status}")
+    found = _SIZE.search(b" ".join(d for d in data if isinstance(d, bytes)))
+    return int(found.group(1)) if found else 0
+
+
+def inbound_mail_fetch(*, limit: int | None = None, url: str | None = None) -> Counter:
+    """Read the unread messages of the mailbox, oldest first; return how many had each outcome."""
+    config = mailbox_config(url)
+    outcomes: Counter = Counter()
+    box_class = _SCHEMES[config.scheme]
+    timeout = settings.INBOUND_IMAP_TIMEOUT
+    with box_class(config.host, config.port, timeout=timeout).login(
+        config.user, config.password, initial_folder=config.folder
+    ) as box:
+        uids = box.uids(AND(seen=False))
+        for uid in uids[:limit] if limit else uids:
+            too_large = _size(box, uid) > settings.INBOUND_MAIL_MAX_SIZE
+            raw, size = _fetch(box, uid, header_only=too_large)
+            kept = inbound_mail_receive(raw=raw, too_large=too_large, size=size)
+            box.flag(uid, MailMessageFlags.SEEN, True)
+            outcomes[kept.outcome] += 1
+    return outcomes
