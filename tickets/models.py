@@ -463,6 +463,11 @@ class InboundMail(models.Model):
         TICKET_CLOSED = "ticket_closed", _("Ticket closed: not added")
         REFUSED = "refused", _("Refused")
 
+    class Answer(models.TextChoices):
+        NONE = "", _("None")
+        PENDING = "pending", _("To be sent")
+        SENT = "sent", _("Sent")
+
     message_id = models.CharField(_("Message-ID"), max_length=998, unique=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
     sender = models.CharField(_("sender"), max_length=254, blank=True)
@@ -488,6 +493,10 @@ class InboundMail(models.Model):
     )
     original = models.FileField(_("original message"), upload_to=inbound_mail_path, max_length=200)
     size = models.PositiveIntegerField(_("size"), default=0)
+    answer = models.CharField(
+        _("automatic answer"), max_length=10, choices=Answer.choices, default="", blank=True
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("e-mail received")

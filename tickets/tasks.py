@@ -2,6 +2,7 @@ from celery import shared_task
 
 from tickets.attachments import attachments_staged_sweep
 from tickets.inbound import mailbox
+from tickets.inbound.answers import inbound_answer_send  # noqa: F401 - registers the task
 from tickets.models import RemoteAccessRequest
 from tickets.remote.services import remote_access_erase, remote_access_expired_ids
 

@@ -175,6 +175,8 @@ INBOUND_REPLY_ADDRESS = ""
 INBOUND_IMAP_URL = env("INBOUND_IMAP_URL", default="")
 INBOUND_IMAP_POLL_SECONDS = env.int("INBOUND_IMAP_POLL_SECONDS", default=60)
 INBOUND_IMAP_TIMEOUT = env.int("INBOUND_IMAP_TIMEOUT", default=30)
+# Automatic answers (tickets.inbound.answers) to one address, an hour at most.
+INBOUND_ANSWERS_PER_HOUR = env.int("INBOUND_ANSWERS_PER_HOUR", default=3)
 # A message larger than this is not downloaded: its header is kept, with the reason.
 INBOUND_MAIL_MAX_SIZE = env.int("INBOUND_MAIL_MAX_SIZE_MB", default=40) * 1024 * 1024
 

@@ -3,13 +3,16 @@
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from django.core import mail as outbox
+from notifications.models import Notification
+from notifications.threading import notification_message_id
 
 
 def portal_message_id(ticket) -> str:
-    """The Message-ID of the last e-mail the customer received about the ticket."""
-    [last] = [m for m in outbox.outbox if ticket.customer.email in m.to[0]][-1:]
-    return last.extra_headers["Message-ID"]
+    """The Message-ID of the last e-mail the customer was sent about the ticket."""
+    notification = Notification.objects.filter(
+        ticket=ticket, recipient_kind=Notification.RecipientKind.CUSTOMER
+    ).latest("pk")
+    return notification_message_id(notification_pk=notification.pk, number=ticket.number)
 
 
 def reply(

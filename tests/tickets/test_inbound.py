@@ -4,6 +4,7 @@ These tests hand raw messages to the service the mailbox reader calls (tests/tic
 test_inbound_imap.py reads them from a real IMAP server).
 """
 
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -11,6 +12,7 @@ from django.core import mail as outbox
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.dates import datetime_short, in_service_zone
 from notifications.threading import reply_address
 from schedule import gate
 from tests.conftest import make_image, pin_service_status
@@ -250,3 +252,123 @@ def test_the_list_costs_the_same_queries_with_30_rows_as_with_1(
     with django_assert_num_queries(len(one.captured_queries)):
         page = operator_client.get(INBOUND_LIST).content.decode()
     assert page.count('class="field-sender"') == 30
+
+
+# Automatic answers ------------------------------------------------------------------------------
+
+
+def answers_to(address):
+    return [m for m in outbox.outbox if m.to == [address]]
+
+
+def closed_until_monday(monkeypatch):
+    return pin_service_status(
+        monkeypatch,
+        gate.ServiceStatus(
+            state=gate.ServiceState.CLOSURE,
+            reason="Closed for the summer.",
+            next_opening=gate.timezone.now().replace(microsecond=0) + timedelta(days=3),
+            at=gate.timezone.now(),
+        ),
+    )
+
+
+def test_a_stranger_gets_one_polite_answer_a_day(answered, on_commit):
+    outbox.outbox.clear()
+    stranger = "someone@else.example.com"
+
+    with on_commit():
+        first = inbound_mail_receive(raw=reply(answered, "Aiuto!", sender=stranger))
+    with on_commit():
+        inbound_mail_receive(raw=reply(answered, "Aiuto di nuovo!", sender=stranger))
+
+    [answer] = answers_to(stranger)
+    assert answer.extra_headers["Auto-Submitted"] == "auto-replied"
+    assert answer.extra_headers["In-Reply-To"] == first.message_id
+    assert "/tickets/" not in answer.body.replace("http://127.0.0.1:8000/", "")  # no ticket named
+    assert f"#{answered.number}" not in answer.body
+    first.refresh_from_db()
+    assert first.answer == InboundMail.Answer.SENT
+
+
+def test_automatic_mail_is_never_answered(answered, on_commit):
+    outbox.outbox.clear()
+
+    with on_commit():
+        inbound_mail_receive(
+            raw=reply(answered, sender="bot@else.example.com", headers={"Precedence": "junk"})
+        )
+
+    assert not answers_to("bot@else.example.com")
+
+
+def test_while_closed_the_customer_gets_the_reason_the_opening_and_their_text(
+    answered, on_commit, monkeypatch
+):
+    customer = answered.customer
+    customer.language = "en"
+    customer.save()
+    status = closed_until_monday(monkeypatch)
+    outbox.outbox.clear()
+
+    with on_commit():
+        inbound_mail_receive(raw=reply(answered, "The pump still leaks.\nSecond line."))
+
+    [answer] = answers_to(customer.email)
+    assert "Closed for the summer." in answer.body
+    opening = datetime_short(in_service_zone(status.next_opening))
+    assert f"opens again on {opening}:" in answer.body
+    assert "> The pump still leaks.\n> Second line." in answer.body
+    assert f"/tickets/{answered.number}/" in answer.body
+
+
+def test_a_suspended_customer_is_told_the_reason_in_their_language(answered, on_commit):
+    customer = answered.customer
+    customer.language = "it"
+    customer.is_suspended = True
+    customer.suspension_reason = "Fattura 2026/118 non pagata"
+    customer.save()
+    outbox.outbox.clear()
+
+    with on_commit():
+        inbound_mail_receive(raw=reply(answered))
+
+    [answer] = answers_to(customer.email)
+    assert "Fattura 2026/118 non pagata" in answer.body
+    assert "Ciao" in answer.body or "Buongiorno" in answer.body
+
+
+def test_the_files_refused_from_an_added_reply_are_listed_back(answered, on_commit):
+    outbox.outbox.clear()
+
+    with on_commit():
+        kept = inbound_mail_receive(
+            raw=reply(answered, files=[("tool.exe", b"MZ...", "application/octet-stream")])
+        )
+
+    assert kept.outcome == Outcome.ADDED
+    [answer] = answers_to(answered.customer.email)
+    assert "tool.exe" in answer.body
+
+
+def test_a_sender_who_keeps_writing_gets_three_answers_an_hour(answered, on_commit, monkeypatch):
+    closed_until_monday(monkeypatch)
+    outbox.outbox.clear()
+
+    for number in range(5):
+        with on_commit():
+            inbound_mail_receive(raw=reply(answered, f"Messaggio {number}"))
+
+    assert len(answers_to(answered.customer.email)) == 3
+    assert InboundMail.objects.filter(outcome=Outcome.SERVICE_CLOSED).count() == 5  # all kept
+
+
+def test_an_answer_is_sent_once_however_often_its_task_runs(answered, on_commit):
+    from tickets.inbound.answers import inbound_answer_send
+
+    with on_commit():
+        kept = inbound_mail_receive(raw=reply(answered, sender="x@else.example.com"))
+    outbox.outbox.clear()
+
+    assert inbound_answer_send(kept.pk) is False
+    assert not outbox.outbox

@@ -52,6 +52,8 @@ class InboundMailAdmin(NoCountPaginationMixin, admin.ModelAdmin):
         "ticket",
         "event",
         "text",
+        "answer",
+        "answered_at",
         "original_link",
         "size",
         "message_id",

@@ -10,6 +10,7 @@ staff: nothing a customer writes is lost, and nothing reaches a ticket it does n
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from notifications.threading import referenced_ticket_number, reply_address_ticket_number
 from schedule.gate import ServiceClosedError
 from tickets.forms import attachment_kind_by_type
+from tickets.inbound.answers import answer_due, inbound_answer_send
 from tickets.inbound.parsing import ParsedMail, mail_parse
 from tickets.models import InboundMail, Ticket, TicketEvent
 from tickets.services import ticket_reply_customer
@@ -154,6 +156,10 @@ def inbound_mail_receive(
                     parsed=parsed, ticket=decision.ticket, at=at
                 )
                 mail.save(update_fields=["outcome", "reason", "event"])
+            if answer_due(mail):
+                mail.answer = InboundMail.Answer.PENDING
+                mail.save(update_fields=["answer"])
+                transaction.on_commit(partial(inbound_answer_send.delay, mail.pk))
     except Exception:
         mail.original.delete(save=False)
         raise
