@@ -15,3 +15,25 @@ def retry_backoff_below_visibility_timeout(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def reply_address_needs_the_mailbox(app_configs, **kwargs):
+    """Refuse a Reply-To that sends customers' answers to a mailbox nobody reads."""
+    if settings.INBOUND_REPLY_ADDRESS and not settings.INBOUND_IMAP_URL:
+        return [
+            Error(
+                "INBOUND_REPLY_ADDRESS is set but INBOUND_IMAP_URL is not: customers' replies "
+                "would go to a mailbox the portal does not read.",
+                id="notifications.E002",
+            )
+        ]
+    if "+" in settings.INBOUND_REPLY_ADDRESS.partition("@")[0]:
+        return [
+            Error(
+                "INBOUND_REPLY_ADDRESS must be the plain address (support@example.com): the "
+                "portal adds the +tag of each ticket.",
+                id="notifications.E003",
+            )
+        ]
+    return []

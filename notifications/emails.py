@@ -1,6 +1,7 @@
 """The e-mail a notification becomes: subject, plain text and HTML, in the ticket's language."""
 
 from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -10,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from notifications.models import Notification
-from notifications.threading import threading_headers
+from notifications.threading import reply_address, threading_headers
 from tickets.models import Ticket, TicketEvent
 
 Kind = TicketEvent.Kind
@@ -163,6 +164,8 @@ def message_build(*, notification: Notification) -> EmailMultiAlternatives:
             "for_operator": for_operator,
             "changes": changes,
             "link": ticket_link(ticket=ticket, for_operator=for_operator),
+            # The support mailbox is read (tickets.inbound): customers may answer by e-mail.
+            "replies_by_email": bool(settings.INBOUND_IMAP_URL) and not for_operator,
         }
         text = render_to_string("notifications/email/ticket_update.txt", context)
         html = render_to_string("notifications/email/ticket_update.html", context)
@@ -179,5 +182,8 @@ def message_build(*, notification: Notification) -> EmailMultiAlternatives:
             "X-Ticket-Number": str(ticket.number),
         },
     )
+    reply_to = reply_address(number=ticket.number) if context["replies_by_email"] else None
+    if reply_to:
+        message.reply_to = [formataddr((parseaddr(settings.DEFAULT_FROM_EMAIL)[0], reply_to))]
     message.attach_alternative(html, "text/html")
     return message

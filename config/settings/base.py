@@ -166,10 +166,11 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Supporto tecnico <support@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
-# The support mailbox replies go to, as support+t<number>-<signature>@domain (notifications.
-# threading). Empty: the e-mails carry no Reply-To. Not read from the environment until the
-# mailbox reader exists (issue 11): a Reply-To before it would send replies nobody reads.
-INBOUND_REPLY_ADDRESS = ""
+# The address customers' replies go to, as support+t<number>-<signature>@domain (notifications.
+# threading): the Reply-To of their e-mails, when the mail server delivers plus-addresses to the
+# mailbox INBOUND_IMAP_URL reads (Gmail, Office 365 and Dovecot do). Empty: no Reply-To; replies
+# go to DEFAULT_FROM_EMAIL and are matched by their In-Reply-To.
+INBOUND_REPLY_ADDRESS = env("INBOUND_REPLY_ADDRESS", default="")
 # The support mailbox customers' replies are read from (tickets.inbound.mailbox), e.g.
 # imaps://support%40example.com:app-password@imap.example.com:993/INBOX; empty: not read.
 INBOUND_IMAP_URL = env("INBOUND_IMAP_URL", default="")

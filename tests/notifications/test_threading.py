@@ -111,3 +111,46 @@ def test_no_address_is_valid_while_no_mailbox_is_configured(inbound):
     inbound.INBOUND_REPLY_ADDRESS = ""
 
     assert reply_address_ticket_number(address) is None
+
+
+def test_with_the_mailbox_read_the_customer_s_e_mail_says_reply_here(
+    customer, unit, terms, service_open, operator, on_commit, inbound
+):
+    inbound.INBOUND_IMAP_URL = "imaps://support%40example.com:secret@imap.example.com/INBOX"
+    inbound.DEFAULT_FROM_EMAIL = "Supporto tecnico <support@example.com>"
+    with on_commit():
+        ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
+    with on_commit():
+        tickets_services.ticket_take(ticket=ticket, operator=operator)
+    ticket.refresh_from_db()
+    with on_commit():
+        tickets_services.ticket_reply_customer(ticket=ticket, customer=customer, body="Ok.")
+
+    to_customer = [m for m in mail.outbox if customer.email in m.to[0]]
+    to_operator = [m for m in mail.outbox if operator.email in m.to[0]]
+    assert to_customer
+    assert to_operator
+    for message in to_customer:
+        [reply_to] = message.reply_to
+        assert reply_to.startswith("Supporto tecnico <support+t")
+        assert reply_address_ticket_number(reply_to) == ticket.number
+        assert "answer it by e-mail" in message.body
+    assert all(not m.reply_to for m in to_operator)
+
+
+@pytest.mark.parametrize(
+    ("reply", "url", "error"),
+    [
+        ("support@example.com", "", "notifications.E002"),
+        ("support+x@example.com", "imap://u:p@h/INBOX", "notifications.E003"),
+    ],
+)
+def test_a_reply_address_that_would_lose_replies_stops_the_start(settings, reply, url, error):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.INBOUND_REPLY_ADDRESS = reply
+    settings.INBOUND_IMAP_URL = url
+
+    with pytest.raises(SystemCheckError, match=error):
+        call_command("check")
