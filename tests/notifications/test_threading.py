@@ -26,19 +26,26 @@ def inbound(settings):
     return settings
 
 
-def test_every_e_mail_about_a_ticket_answers_its_one_root(
-    customer, unit, terms, service_open, operator, on_commit, settings
-):
-    settings.DEFAULT_FROM_EMAIL = "Support <help@portal.example.it>"
+def conversation(customer, unit, terms, operator, on_commit, *, answer=""):
+    """A ticket submitted, taken, perhaps answered, then replied to by its customer."""
     with on_commit():
         ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
     with on_commit():
         tickets_services.ticket_take(ticket=ticket, operator=operator)
     ticket.refresh_from_db()
-    with on_commit():
-        tickets_services.ticket_reply_staff(ticket=ticket, operator=operator, body="Try this.")
+    if answer:
+        with on_commit():
+            tickets_services.ticket_reply_staff(ticket=ticket, operator=operator, body=answer)
     with on_commit():
         tickets_services.ticket_reply_customer(ticket=ticket, customer=customer, body="Done.")
+    return ticket
+
+
+def test_every_e_mail_about_a_ticket_answers_its_one_root(
+    customer, unit, terms, service_open, operator, on_commit, settings
+):
+    settings.DEFAULT_FROM_EMAIL = "Support <help@portal.example.it>"
+    ticket = conversation(customer, unit, terms, operator, on_commit, answer="Try this.")
 
     sent = [message_from_bytes(m.message().as_bytes()) for m in mail.outbox]
     assert len(sent) >= 4  # receipt, taken in charge, the answer, the operator told of the reply
@@ -118,13 +125,7 @@ def test_with_the_mailbox_read_the_customer_s_e_mail_says_reply_here(
 ):
     inbound.INBOUND_IMAP_URL = "imaps://support%40example.com:secret@imap.example.com/INBOX"
     inbound.DEFAULT_FROM_EMAIL = "Supporto tecnico <support@example.com>"
-    with on_commit():
-        ticket = ticket_submit(customer=customer, unit=unit, terms=terms)
-    with on_commit():
-        tickets_services.ticket_take(ticket=ticket, operator=operator)
-    ticket.refresh_from_db()
-    with on_commit():
-        tickets_services.ticket_reply_customer(ticket=ticket, customer=customer, body="Ok.")
+    ticket = conversation(customer, unit, terms, operator, on_commit)
 
     to_customer = [m for m in mail.outbox if customer.email in m.to[0]]
     to_operator = [m for m in mail.outbox if operator.email in m.to[0]]
