@@ -17,7 +17,6 @@ import argparse
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import django_on_fresh_database  # noqa: E402
+from bench.common import bench_workshop, django_on_fresh_database  # noqa: E402
 from tests.mailserver import Dovecot, dovecot_missing  # noqa: E402
 
 DB_NAME = "portal_bench_inbound"
@@ -60,12 +59,8 @@ def main() -> None:
     django_on_fresh_database(DB_NAME)
     from django.utils import timezone
 
-    from core.models import TermsVersion
-    from customers.models import User
-    from customers.services import customer_create, unit_register
     from notifications.models import Notification
     from notifications.threading import notification_message_id
-    from products.models import Product
     from schedule import gate, middleware
     from tickets import services as tickets_services
     from tickets.inbound.mailbox import inbound_mail_fetch
@@ -75,17 +70,8 @@ def main() -> None:
         state=gate.ServiceState.OPEN, reason="", next_opening=None, at=timezone.now()
     )
     gate.service_status = middleware.service_status = lambda *, at=None: open_now
-    product = Product.objects.filter(has_serial_number=True).order_by("position").first()
-    terms = TermsVersion.objects.create(
-        version="bench", effective_from=timezone.now() - timedelta(days=1), text_it="-"
-    )
-    customer = customer_create(
-        code="BENCHIN", company="Bench workshop", email="bench@bench.example", language="en"
-    )
-    unit = unit_register(customer=customer, product=product, serial_number="BI00001")
-    operator = User.objects.create_user(
-        username="bench-operator", email="operator@bench.example", is_staff=True
-    )
+    customer, unit, terms, operator = bench_workshop(code="BENCHIN", serial_number="BI00001")
+    product = unit.product
     ticket = tickets_services.ticket_create(
         customer=customer,
         product=product,

@@ -20,13 +20,12 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import django_on_fresh_database, percentile  # noqa: E402
+from bench.common import bench_workshop, django_on_fresh_database, percentile  # noqa: E402
 from tests.notifications.live import (  # noqa: E402
     Beat,
     RedisServer,
@@ -51,31 +50,17 @@ def main() -> None:
     options = parser.parse_args()
 
     database_url = django_on_fresh_database(DB_NAME)
-    from django.utils import timezone
 
-    from core.models import TermsVersion
-    from customers.models import User
-    from customers.services import customer_create, unit_register
     from notifications.models import Notification
     from notifications.threading import mail_domain
-    from products.models import Product
     from schedule.gate import ServiceState, service_status
     from tests.production.stack import production_env
     from tickets import services as tickets_services
     from tickets.models import Ticket
 
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    product = Product.objects.filter(has_serial_number=True).order_by("position").first()
-    terms = TermsVersion.objects.create(
-        version="bench", effective_from=timezone.now() - timedelta(days=1), text_it="-"
-    )
-    customer = customer_create(
-        code="BENCHREC", company="Bench workshop", email="bench@bench.example", language="en"
-    )
-    unit = unit_register(customer=customer, product=product, serial_number="BR00001")
-    operator = User.objects.create_user(
-        username="bench-operator", email="operator@bench.example", is_staff=True
-    )
+    customer, unit, terms, operator = bench_workshop(code="BENCHREC", serial_number="BR00001")
+    product = unit.product
     # Customers write only while the service is open: date the submission at the next opening.
     status = service_status()
     opened_at = None if status.state == ServiceState.OPEN else status.next_opening

@@ -47,3 +47,28 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
     return ordered[index]
+
+
+def bench_workshop(*, code: str, serial_number: str):
+    """A customer with one unit, terms in force and an operator (Django set up); return them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.models import TermsVersion
+    from customers.models import User
+    from customers.services import customer_create, unit_register
+    from products.models import Product
+
+    product = Product.objects.filter(has_serial_number=True).order_by("position").first()
+    terms = TermsVersion.objects.create(
+        version="bench", effective_from=timezone.now() - timedelta(days=1), text_it="-"
+    )
+    customer = customer_create(
+        code=code, company="Bench workshop", email="bench@bench.example", language="en"
+    )
+    unit = unit_register(customer=customer, product=product, serial_number=serial_number)
+    operator = User.objects.create_user(
+        username="bench-operator", email="operator@bench.example", is_staff=True
+    )
+    return customer, unit, terms, operator
