@@ -513,3 +513,25 @@ class InboundMail(models.Model):
     @property
     def outcome_label(self) -> str:
         return choice_label(self.Outcome, self.outcome)
+
+
+class InboundMailbox(models.Model):
+    """How the last readings of the support mailbox went: one row, for the back-off and staff.
+
+    After a failure the mailbox is left alone for INBOUND_IMAP_POLL_SECONDS, doubled at each
+    failure in a row up to INBOUND_IMAP_BACKOFF_MAX_SECONDS; staff see the error above the list
+    of e-mails received until a reading succeeds.
+    """
+
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_read_at = models.DateTimeField(_("last read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("support mailbox")
+        verbose_name_plural = _("support mailbox")
+
+    def __str__(self):
+        return str(self._meta.verbose_name)

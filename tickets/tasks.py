@@ -34,4 +34,4 @@ def attachments_sweep_staged() -> int:
 @shared_task(name="tickets.inbound_mail_fetch", ignore_result=True)
 def inbound_mail_fetch() -> dict:
     """Read the support mailbox (INBOUND_IMAP_URL) once; the beat calls it every minute."""
-    return dict(mailbox.inbound_mail_fetch())
+    return dict(mailbox.inbound_mail_poll() or {})

@@ -7,13 +7,15 @@ on a port of its own (tests/mailserver.py). Without it a laptop skips, naming wh
 
 import io
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from tests.tickets.inbound_mail import reply
 from tickets.inbound import mailbox
-from tickets.models import InboundMail, TicketEvent
+from tickets.models import InboundMail, InboundMailbox, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +127,50 @@ def test_a_mailbox_address_that_cannot_work_says_why(url, error, settings):
 
     with pytest.raises(CommandError, match=error):
         call_command("inbound_mail_fetch")
+
+
+def test_an_unreachable_mailbox_backs_off_and_is_shown_to_staff(
+    answered, dovecot, settings, operator_client
+):
+    settings.INBOUND_IMAP_URL = dovecot.url
+    settings.INBOUND_IMAP_POLL_SECONDS = 60
+    dovecot.stop()
+    start = timezone.now()
+
+    assert mailbox.inbound_mail_poll(now=start) is None
+    state = InboundMailbox.objects.get()
+    assert (state.failures, state.next_attempt_at) == (1, start + timedelta(seconds=60))
+    assert mailbox.inbound_mail_poll(now=start + timedelta(seconds=30)) is None  # left alone
+    assert InboundMailbox.objects.get().failures == 1
+    assert mailbox.inbound_mail_poll(now=start + timedelta(seconds=61)) is None
+    state = InboundMailbox.objects.get()
+    assert (state.failures, state.next_attempt_at) == (2, start + timedelta(seconds=181))
+    page = operator_client.get("/admin/tickets/inboundmail/").content.decode()
+    assert "cannot be read since" in page
+    assert "ConnectionRefusedError" in page
+
+    dovecot.start()  # back, on a port of its own
+    settings.INBOUND_IMAP_URL = dovecot.url
+    dovecot.append(reply(answered, "Di nuovo qui."))
+    outcomes = mailbox.inbound_mail_poll(now=start + timedelta(seconds=200))
+
+    assert outcomes == {"added": 1}
+    state = InboundMailbox.objects.get()
+    assert (state.failures, state.last_error, state.next_attempt_at) == (0, "", None)
+    assert (
+        "cannot be read since"
+        not in operator_client.get("/admin/tickets/inboundmail/").content.decode()
+    )
+
+
+def test_the_cron_command_says_it_is_backing_off_and_fails_when_its_own_reading_fails(
+    dovecot, settings
+):
+    settings.INBOUND_IMAP_URL = dovecot.url
+    dovecot.stop()
+
+    with pytest.raises(CommandError, match="cannot read the mailbox"):
+        call_command("inbound_mail_fetch")
+    out = io.StringIO()
+    call_command("inbound_mail_fetch", stdout=out)
+    assert "Not read: backing off after 1 failure(s)" in out.getvalue()

@@ -5,14 +5,15 @@ a message that names no ticket, one written while the service was closed): the o
 is there to download. Rows are written by the mailbox reader only and kept as its log.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_pagination import NoCountPaginationMixin
-from tickets.models import InboundMail
+from core.dates import datetime_short, in_service_zone
+from tickets.models import InboundMail, InboundMailbox
 
 
 class NeedsStaffFilter(admin.SimpleListFilter):
@@ -68,6 +69,24 @@ class InboundMailAdmin(NoCountPaginationMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        state = InboundMailbox.objects.filter(pk=1, failures__gt=0).first()
+        if state is not None:
+            messages.warning(
+                request,
+                _(
+                    "The support mailbox cannot be read since %(since)s (%(count)s attempts in "
+                    "a row): %(error)s. Next attempt: %(next)s."
+                )
+                % {
+                    "since": datetime_short(in_service_zone(state.failing_since)),
+                    "count": state.failures,
+                    "error": state.last_error,
+                    "next": datetime_short(in_service_zone(state.next_attempt_at)),
+                },
+            )
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         original = self.admin_site.admin_view(self.original_view)

@@ -7,16 +7,27 @@ tickets.inbound.services kept it and committed: a fetch that dies in between rea
 its Message-ID makes the second reading a no-op.
 """
 
+import imaplib
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.utils import timezone
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
+from imap_tools.errors import ImapToolsError
 
 from tickets.inbound.services import inbound_mail_receive
+from tickets.models import InboundMailbox
+
+logger = logging.getLogger(__name__)
+# What an unreachable or refusing server raises: a reason to back off, not a bug.
+MAILBOX_ERRORS = (OSError, imaplib.IMAP4.error, ImapToolsError)
 
 _SCHEMES = {"imaps": MailBox, "imap+starttls": MailBoxStartTls, "imap": MailBoxUnencrypted}
 _DEFAULT_PORTS = {"imaps": 993, "imap+starttls": 143, "imap": 143}
@@ -91,4 +102,42 @@ def inbound_mail_fetch(*, limit: int | None = None, url: str | None = None) -> C
             kept = inbound_mail_receive(raw=raw, too_large=too_large, size=size)
             box.flag(uid, MailMessageFlags.SEEN, True)
             outcomes[kept.outcome] += 1
+    return outcomes
+
+
+def inbound_mail_poll(*, now: datetime | None = None, limit: int | None = None) -> Counter | None:
+    """Read the mailbox unless it failed lately; None while backing off or after a failure.
+
+    The beat's task and the cron command call this: a failure is recorded (InboundMailbox, shown
+    to staff above the e-mails received) and the next attempt waits INBOUND_IMAP_POLL_SECONDS,
+    doubled at each failure in a row, at most INBOUND_IMAP_BACKOFF_MAX_SECONDS.
+    """
+    now = now or timezone.now()
+    state, _created = InboundMailbox.objects.get_or_create(pk=1)
+    if state.next_attempt_at and now < state.next_attempt_at:
+        return None
+    try:
+        outcomes = inbound_mail_fetch(limit=limit)
+    except MAILBOX_ERRORS as exc:
+        with transaction.atomic():
+            state = InboundMailbox.objects.select_for_update().get(pk=1)
+            state.failures += 1
+            state.failing_since = state.failing_since or now
+            state.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            delay = min(
+                settings.INBOUND_IMAP_POLL_SECONDS * 2 ** (state.failures - 1),
+                settings.INBOUND_IMAP_BACKOFF_MAX_SECONDS,
+            )
+            state.next_attempt_at = now + timedelta(seconds=delay)
+            state.save()
+        logger.warning(
+            "The support mailbox could not be read (%s in a row): %s; next attempt at %s.",
+            state.failures,
+            state.last_error,
+            state.next_attempt_at.isoformat(),
+        )
+        return None
+    InboundMailbox.objects.filter(pk=1).update(
+        failures=0, failing_since=None, last_error="", next_attempt_at=None, last_read_at=now
+    )
     return outcomes
