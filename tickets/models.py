@@ -460,6 +460,7 @@ class InboundMail(models.Model):
         AUTOMATIC = "automatic", _("Automatic message, ignored")
         SERVICE_CLOSED = "service_closed", _("Service closed: not added")
         SUSPENDED = "suspended", _("Customer suspended: not added")
+        UNAUTHENTICATED = "unauthenticated", _("Sender not authenticated: not added")
         TICKET_CLOSED = "ticket_closed", _("Ticket closed: not added")
         REFUSED = "refused", _("Refused")
 
@@ -528,6 +529,9 @@ class InboundMailbox(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     last_read_at = models.DateTimeField(_("last read at"), null=True, blank=True)
+    # One reading at a time: a beat tick or cron run that finds a reading under way skips; a
+    # reader that died leaves this in the past after INBOUND_IMAP_READING_LEASE_SECONDS.
+    reading_until = models.DateTimeField(_("being read until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("support mailbox")

@@ -178,6 +178,8 @@ INBOUND_IMAP_POLL_SECONDS = env.int("INBOUND_IMAP_POLL_SECONDS", default=60)
 INBOUND_IMAP_TIMEOUT = env.int("INBOUND_IMAP_TIMEOUT", default=30)
 # After a failed reading the mailbox waits POLL_SECONDS, doubled at each failure, up to this.
 INBOUND_IMAP_BACKOFF_MAX_SECONDS = env.int("INBOUND_IMAP_BACKOFF_MAX_SECONDS", default=3600)
+# One reading at a time; a reading that died frees the mailbox after this.
+INBOUND_IMAP_READING_LEASE_SECONDS = env.int("INBOUND_IMAP_READING_LEASE_SECONDS", default=600)
 # Automatic answers (tickets.inbound.answers) to one address, an hour at most.
 INBOUND_ANSWERS_PER_HOUR = env.int("INBOUND_ANSWERS_PER_HOUR", default=3)
 # A message larger than this is not downloaded: its header is kept, with the reason.

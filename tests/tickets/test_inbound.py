@@ -372,3 +372,41 @@ def test_an_answer_is_sent_once_however_often_its_task_runs(answered, on_commit)
 
     assert inbound_answer_send(kept.pk) is False
     assert not outbox.outbox
+
+
+@pytest.mark.parametrize(
+    ("results", "outcome"),
+    [
+        ("mx.example.com; dmarc=fail (p=reject) header.from=example.com", Outcome.UNAUTHENTICATED),
+        ("mx.example.com; spf=fail smtp.mailfrom=example.com; dkim=none", Outcome.UNAUTHENTICATED),
+        ("mx.example.com; spf=fail smtp.mailfrom=example.com; dkim=pass", Outcome.ADDED),
+        ("mx.example.com; dmarc=pass; spf=pass; dkim=pass", Outcome.ADDED),
+    ],
+    ids=["dmarc fails", "spf fails, no dkim", "spf fails, dkim passes", "all pass"],
+)
+def test_a_sender_our_server_found_forged_is_neither_added_nor_answered(
+    answered, on_commit, results, outcome
+):
+    outbox.outbox.clear()
+
+    with on_commit():
+        kept = inbound_mail_receive(
+            raw=reply(answered, headers={"Authentication-Results": results})
+        )
+
+    assert kept.outcome == outcome
+    if outcome == Outcome.UNAUTHENTICATED:
+        assert kept.event is None
+        assert not answers_to(answered.customer.email)
+
+
+def test_only_our_own_server_s_authentication_results_count(answered):
+    """A forged 'pass' below the topmost header (added by the sender) changes nothing."""
+    raw = reply(answered).replace(
+        b"From:",
+        b"Authentication-Results: mx.portal.example; dmarc=fail\r\n"
+        b"Authentication-Results: evil.example; dmarc=pass\r\nFrom:",
+        1,
+    )
+
+    assert inbound_mail_receive(raw=raw).outcome == Outcome.UNAUTHENTICATED

@@ -174,3 +174,19 @@ def test_the_cron_command_says_it_is_backing_off_and_fails_when_its_own_reading_
     out = io.StringIO()
     call_command("inbound_mail_fetch", stdout=out)
     assert "Not read: backing off after 1 failure(s)" in out.getvalue()
+
+
+def test_one_reading_at_a_time_and_a_dead_reader_s_lease_runs_out(answered, dovecot, settings):
+    settings.INBOUND_IMAP_URL = dovecot.url
+    dovecot.append(reply(answered))
+    now = timezone.now()
+    InboundMailbox.objects.create(pk=1, reading_until=now + timedelta(seconds=300))
+
+    out = io.StringIO()
+    call_command("inbound_mail_fetch", stdout=out)
+    assert "another process is reading the mailbox" in out.getvalue()
+    assert not InboundMail.objects.exists()
+
+    # The reader holding it died: once its lease is past, the next reading goes ahead.
+    assert mailbox.inbound_mail_poll(now=now + timedelta(seconds=301)) == {"added": 1}
+    assert InboundMailbox.objects.get().reading_until is None

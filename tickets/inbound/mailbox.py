@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
 from imap_tools.errors import ImapToolsError
@@ -116,6 +117,11 @@ def inbound_mail_poll(*, now: datetime | None = None, limit: int | None = None) 
     state, _created = InboundMailbox.objects.get_or_create(pk=1)
     if state.next_attempt_at and now < state.next_attempt_at:
         return None
+    lease = now + timedelta(seconds=settings.INBOUND_IMAP_READING_LEASE_SECONDS)
+    free = Q(reading_until__isnull=True) | Q(reading_until__lt=now)
+    if not InboundMailbox.objects.filter(free, pk=1).update(reading_until=lease):
+        logger.info("The support mailbox is being read by another process; skipped.")
+        return None
     try:
         outcomes = inbound_mail_fetch(limit=limit)
     except MAILBOX_ERRORS as exc:
@@ -129,6 +135,7 @@ def inbound_mail_poll(*, now: datetime | None = None, limit: int | None = None) 
                 settings.INBOUND_IMAP_BACKOFF_MAX_SECONDS,
             )
             state.next_attempt_at = now + timedelta(seconds=delay)
+            state.reading_until = None
             state.save()
         logger.warning(
             "The support mailbox could not be read (%s in a row): %s; next attempt at %s.",
@@ -137,7 +144,15 @@ def inbound_mail_poll(*, now: datetime | None = None, limit: int | None = None) 
             state.next_attempt_at.isoformat(),
         )
         return None
+    except BaseException:
+        InboundMailbox.objects.filter(pk=1).update(reading_until=None)
+        raise
     InboundMailbox.objects.filter(pk=1).update(
-        failures=0, failing_since=None, last_error="", next_attempt_at=None, last_read_at=now
+        failures=0,
+        failing_since=None,
+        last_error="",
+        next_attempt_at=None,
+        last_read_at=now,
+        reading_until=None,
     )
     return outcomes

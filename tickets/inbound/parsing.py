@@ -38,6 +38,7 @@ class ParsedMail:
     recipients: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     automatic: str = ""  # why the message is automatic, or ""
+    unauthenticated: str = ""  # what the receiving server found forged, or ""
     text: str = ""  # the whole text
     reply: str = ""  # the text without quoted history and signature
     files: list[MailFile] = field(default_factory=list)
@@ -73,6 +74,20 @@ def _automatic(message, sender: str) -> str:
         return f"From: {sender or '(none)'}"
     if _header(message, "Return-Path") == "<>":
         return "Return-Path: <>"
+    return ""
+
+
+def _unauthenticated(message) -> str:
+    """A failure the receiving server recorded (RFC 8601), which says the sender was forged.
+
+    Only the topmost Authentication-Results counts: it is the one our own mail server added;
+    those below came with the message and prove nothing.
+    """
+    results = _header(message, "Authentication-Results").lower()
+    if re.search(r"\bdmarc=fail\b", results):
+        return "dmarc=fail"
+    if re.search(r"\bspf=fail\b", results) and not re.search(r"\bdkim=pass\b", results):
+        return "spf=fail"
     return ""
 
 
@@ -126,6 +141,7 @@ def mail_parse(raw: bytes) -> ParsedMail:
         references=[_header(message, "In-Reply-To"), _header(message, "References")],
     )
     parsed.automatic = _automatic(message, sender)
+    parsed.unauthenticated = _unauthenticated(message)
     try:
         parsed.text = _text_of(message)
         parsed.files = _files_of(message)

@@ -1,11 +1,12 @@
 """One message from the support mailbox: kept, and added to its ticket when it is a reply there.
 
-A message is added only when all of these hold: it is not automatic (RFC 3834 and the like), it
-names a ticket (the signed reply address first, then the portal's own identifiers in In-Reply-To
-and References), it comes from that ticket's customer address, and the same service as the
-portal's reply form accepts it (calendar open, account not suspended, ticket open, files within
-the limits). Anything else is kept with its reason in the admin's list of e-mails received, for
-staff: nothing a customer writes is lost, and nothing reaches a ticket it does not belong to.
+A message is added only when all of these hold: it is not automatic (RFC 3834 and the like);
+our mail server did not find its sender forged (Authentication-Results); it names a ticket (the
+signed reply address first, then the portal's own identifiers in In-Reply-To and References);
+it comes from that ticket's customer address; and the same service as the portal's reply form
+accepts it (calendar open, account not suspended, ticket open, files within the limits).
+Anything else is kept with its reason in the admin's list of e-mails received, for staff:
+nothing a customer writes is lost, and nothing reaches a ticket it does not belong to.
 """
 
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ def _decide(parsed: ParsedMail, *, too_large: bool) -> _Decision:
     ticket = _ticket_named(parsed)
     if parsed.automatic:
         return _Decision(Outcome.AUTOMATIC, parsed.automatic, ticket)
+    if parsed.unauthenticated:
+        reason = _("Our mail server found the sender forged (%(result)s).") % {
+            "result": parsed.unauthenticated
+        }
+        return _Decision(Outcome.UNAUTHENTICATED, reason, ticket)
     if too_large:
         limit = settings.INBOUND_MAIL_MAX_SIZE // (1024 * 1024)
         reason = _("The message is larger than %(limit)s MB.") % {"limit": limit}

@@ -37,10 +37,13 @@ class Command(BaseCommand):
             state = InboundMailbox.objects.get(pk=1)
             if state.failures > failures:
                 raise CommandError(f"The portal cannot read the mailbox: {state.last_error}")
-            self.stdout.write(
-                f"Not read: backing off after {state.failures} failure(s) until "
-                f"{state.next_attempt_at.isoformat()} ({state.last_error})."
-            )
+            if state.next_attempt_at is not None:
+                self.stdout.write(
+                    f"Not read: backing off after {state.failures} failure(s) until "
+                    f"{state.next_attempt_at.isoformat()} ({state.last_error})."
+                )
+            else:
+                self.stdout.write("Not read: another process is reading the mailbox.")
             return
         total = sum(outcomes.values())
         detail = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
