@@ -33,7 +33,7 @@ class NeedsStaffFilter(admin.SimpleListFilter):
 
 @admin.register(InboundMail)
 class InboundMailAdmin(NoCountPaginationMixin, admin.ModelAdmin):
-    list_display = ["received_at", "sender", "subject", "ticket_number", "outcome", "reason_short"]
+    list_display = ["received_at", "sender", "outcome", "ticket_number", "subject", "reason_short"]
     list_filter = [NeedsStaffFilter, "outcome"]
     search_fields = ["=sender"]
     search_help_text = _("Exact e-mail address of the sender.")
