@@ -16,7 +16,7 @@ from core.dates import datetime_short, in_service_zone
 from notifications.threading import reply_address
 from schedule import gate
 from tests.conftest import make_image, pin_service_status
-from tests.tickets.inbound_mail import reply
+from tests.tickets.inbound_mail import portal_message_id, reply
 from tickets import services as tickets_services
 from tickets.inbound.services import inbound_mail_receive
 from tickets.models import Attachment, InboundMail, Ticket, TicketEvent
@@ -410,3 +410,16 @@ def test_only_our_own_server_s_authentication_results_count(answered):
     )
 
     assert inbound_mail_receive(raw=raw).outcome == Outcome.UNAUTHENTICATED
+
+
+def test_quoted_lines_without_their_wrote_line_are_cut_too(answered):
+    message = EmailMessage()
+    message["From"] = answered.customer.email
+    message["To"] = "support@example.com"
+    message["Subject"] = "Re: Ticket"
+    message["In-Reply-To"] = portal_message_id(answered)
+    message.set_content("Still failing.\n> Second line:\nnot quoted.\n\n> Try this.\n>\n> Bye\n")
+
+    kept = inbound_mail_receive(raw=message.as_bytes())
+
+    assert kept.event.body == "Still failing.\n> Second line:\nnot quoted."

@@ -118,6 +118,16 @@ def _files_of(message: EmailMessage) -> list[MailFile]:
     return files
 
 
+def _without_quoted_tail(text: str) -> str:
+    """The text less the "> " lines at its end: quoted history whose "On … wrote:" line the
+    mail program left out, which the reply parser does not recognise alone."""
+    lines = text.rstrip().splitlines()
+    kept = list(lines)
+    while kept and (kept[-1].startswith(">") or not kept[-1].strip()):
+        kept.pop()
+    return "\n".join(kept if kept else lines).strip()
+
+
 def mail_parse(raw: bytes) -> ParsedMail:
     """Read one raw message (RFC 5322 bytes)."""
     digest = hashlib.sha256(raw).hexdigest()
@@ -151,7 +161,8 @@ def mail_parse(raw: bytes) -> ParsedMail:
     except Exception as exc:  # malformed MIME: kept for staff, never a crash
         parsed.problem = _("The message is malformed (%s).") % type(exc).__name__
         return parsed
-    parsed.reply = EmailReplyParser(languages=_REPLY_LANGUAGES).parse_reply(parsed.text).strip()
+    reply = EmailReplyParser(languages=_REPLY_LANGUAGES).parse_reply(parsed.text)
+    parsed.reply = _without_quoted_tail(reply)
     if not parsed.reply and parsed.text and not parsed.files:
         parsed.reply = parsed.text  # all of it looked quoted: better the whole than nothing
     return parsed
