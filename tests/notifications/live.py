@@ -16,6 +16,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from kombu import pools as kombu_pools
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 CELERY = BASE_DIR / ".venv" / "bin" / "celery"
@@ -397,6 +398,10 @@ def celery_publishing_to(broker_url: str):
         app._pool = None
         with contextlib.suppress(AttributeError, KeyError):
             app.__dict__["amqp"]._producer_pool = None
+        # kombu keeps its producer pools in a registry of its own, keyed by broker URL: one left
+        # there wraps the connection pool closed above, and the next eager task of this process
+        # (the memory:// broker of the test settings) would fail with "Acquire on closed pool".
+        kombu_pools.reset()
 
     old = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=broker_url, task_always_eager=False)
