@@ -28,7 +28,7 @@ from tests.notifications.factories import NotificationFactory
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 from tests.tickets.factories import TicketFactory
 from tickets.inbound.services import inbound_mail_receive
-from tickets.models import Attachment, InboundMail, Ticket
+from tickets.models import Attachment, CannedAnswer, InboundMail, Ticket
 from tickets.remote.services import remote_access_request, remote_access_submit
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,7 @@ ADMIN_MODELS = {
     "tickets.ticket": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
     "tickets.attachment": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
     "tickets.inboundmail": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
+    "tickets.cannedanswer": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "tickets.remoteaccessrequest": (R, R),
     "customers.customer": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "customers.unit": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
@@ -235,6 +236,7 @@ def every_model_row(db, service_open, _private_media):
         raw=b"From: someone@example.com\r\nSubject: Hello\r\nMessage-ID: <m1@example.com>\r\n"
         b"\r\nA message that names no ticket.\r\n"
     )
+    CannedAnswer.objects.create(name="Cable", text_it="Il cavo.", text_en="The cable.")
     ClosureFactory()
     MaintenanceFactory()
     NoticeFactory()

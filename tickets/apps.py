@@ -14,6 +14,10 @@ class TicketsConfig(AppConfig):
             ("ticketevent", ("view", "add")),
             ("attachment", ("view",)),
             ("inboundmail", ("view",)),
+            ("cannedanswer", ("view",)),
         ),
-        MANAGERS: (("ticket", ("view_dashboard",)),),
+        MANAGERS: (
+            ("ticket", ("view_dashboard",)),
+            ("cannedanswer", ("add", "change")),
+        ),
     }

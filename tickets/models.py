@@ -539,3 +539,68 @@ class InboundMailbox(models.Model):
 
     def __str__(self):
         return str(self._meta.verbose_name)
+
+
+class CannedAnswer(TimeStampedModel):
+    """An answer managers keep for the questions that come back, in Italian and in English.
+
+    The operator inserts it in the ticket's language on the ticket page, edits it and sends it as
+    a normal reply (tickets.desk). Placeholders: {customer}, {ticket}, {product},
+    {latest_version}, {manuals}.
+    """
+
+    PLACEHOLDERS = ("customer", "ticket", "product", "latest_version", "manuals")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    text_it = models.TextField(_("text (Italian)"))
+    text_en = models.TextField(_("text (English)"))
+    is_active = models.BooleanField(_("offered to operators"), default=True)
+
+    class Meta:
+        verbose_name = _("canned answer")
+        verbose_name_plural = _("canned answers")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def text_for(self, ticket: "Ticket") -> str:
+        """The text in the ticket's language, its placeholders filled in for this ticket."""
+        text = self.text_it if ticket.language == "it" else self.text_en
+        product = ticket.product
+        values = {
+            "customer": ticket.customer.contact_name or ticket.customer.company,
+            "ticket": f"#{ticket.number}",
+            "product": product.name,
+            "latest_version": product.latest_version,
+            "manuals": product.manuals_url,
+        }
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", value or "")
+        return text
+
+
+class CannedAnswerUse(models.Model):
+    """One reply sent from a canned answer: what the dashboard counts."""
+
+    answer = models.ForeignKey(
+        CannedAnswer, verbose_name=_("canned answer"), on_delete=models.CASCADE, related_name="uses"
+    )
+    event = models.OneToOneField(
+        TicketEvent, verbose_name=_("reply"), on_delete=models.CASCADE, related_name="canned_use"
+    )
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("used by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    used_at = models.DateTimeField(_("used at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("canned answer use")
+        verbose_name_plural = _("canned answer uses")
+        indexes = [models.Index(fields=["used_at", "answer"], name="canned_use_time_idx")]
+
+    def __str__(self):
+        return f"{self.answer_id} · {self.event_id}"

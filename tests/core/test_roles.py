@@ -13,6 +13,7 @@ OPERATOR_CODENAMES = {
     "tickets.add_ticketevent",
     "tickets.view_attachment",
     "tickets.view_inboundmail",
+    "tickets.view_cannedanswer",
     "customers.view_customer",
     "customers.view_unit",
     "products.view_product",
@@ -20,6 +21,8 @@ OPERATOR_CODENAMES = {
 }
 MANAGER_EXTRA = {
     "tickets.view_dashboard",
+    "tickets.add_cannedanswer",
+    "tickets.change_cannedanswer",
     "customers.add_customer",
     "customers.change_customer",
     "customers.add_unit",

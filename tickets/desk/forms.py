@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tickets.forms import UploadField, attachment_kind_by_type
-from tickets.models import Ticket
+from tickets.models import CannedAnswer, Ticket
 
 KEEP_STATUS = ""
 
@@ -39,6 +39,10 @@ class StaffReplyForm(forms.Form):
     files = UploadField(
         label=_("Attach files"),
         help_text=_("Public replies only: screenshots, PDF manuals, LOG files."),
+    )
+    # The canned answer the text started from, counted once the reply is sent.
+    canned = forms.ModelChoiceField(
+        queryset=CannedAnswer.objects.all(), required=False, widget=forms.HiddenInput
     )
 
     @property

@@ -26,7 +26,7 @@ from tickets.desk.forms import (
     StatusChangeForm,
 )
 from tickets.forms import refusals_shown
-from tickets.models import Ticket
+from tickets.models import CannedAnswer, CannedAnswerUse, Ticket
 from tickets.selectors import ticket_timeline
 from tickets.services import (
     ticket_close,
@@ -45,7 +45,7 @@ def staff_name(user) -> str:
 # The ticket page's actions: name → (form class, what to do with the cleaned form).
 def _do_reply(request, ticket, form):
     status = form.cleaned_data.get("new_status")
-    ticket_reply_staff(
+    event = ticket_reply_staff(
         ticket=ticket,
         operator=request.user,
         body=form.cleaned_data["body"],
@@ -53,6 +53,10 @@ def _do_reply(request, ticket, form):
         new_status=None if status == KEEP_STATUS else status,
         files=form.new_files() if form.is_public else (),
     )
+    if form.cleaned_data.get("canned"):
+        CannedAnswerUse.objects.create(
+            answer=form.cleaned_data["canned"], event=event, used_by=request.user
+        )
     if form.is_public:
         return gettext("Your reply has been added to ticket #%(number)s.")
     return gettext("Your internal note has been added to ticket #%(number)s.")
@@ -239,9 +243,24 @@ class TicketPageMixin:
             context.update(self._work_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    def _canned_answers(self, request, ticket, initial) -> dict:
+        """The names to pick from, and the one picked (?canned=name) put in the reply form."""
+        names = list(CannedAnswer.objects.filter(is_active=True).values_list("name", flat=True))
+        picked = request.GET.get("canned", "").strip()
+        if picked:
+            answer = CannedAnswer.objects.filter(is_active=True, name=picked).first()
+            if answer is None:
+                messages.warning(
+                    request, gettext("No canned answer is named “%(name)s”.") % {"name": picked}
+                )
+            else:
+                initial["reply"] = {"body": answer.text_for(ticket), "canned": answer.pk}
+        return {"canned_answers": names, "canned_picked": picked}
+
     def _work_context(self, request, ticket):
         bound = getattr(request, "ticket_bound_forms", {})
         initial = {"status": {"status": ticket.status}}
+        canned = self._canned_answers(request, ticket, initial)
         forms = {
             name: bound.get(name) or form_class(prefix=name, initial=initial.get(name))
             for name, (form_class, _do) in TICKET_ACTIONS.items()
@@ -266,6 +285,7 @@ class TicketPageMixin:
             "can_work": can_work,
             "is_mine": ticket.assigned_to_id == request.user.pk,
             "waiting_display": self.waiting(ticket),
+            **canned,
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
