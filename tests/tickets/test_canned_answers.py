@@ -129,3 +129,30 @@ def test_an_unknown_or_retired_answer_is_said_and_leaves_the_box_empty(
     assert "No canned answer is named" in page
     assert 'list="canned-answers"' not in page  # no answer left to offer
     assert page.split('name="reply-body"')[1].split("</textarea>")[0].endswith(">\n")
+
+
+def test_the_dashboard_counts_the_replies_sent_from_each_answer(
+    client, operator_client, ticket, firmware, manager
+):
+    cable = CannedAnswer.objects.create(name="Cable check", text_it="Il cavo.", text_en="Cable.")
+    for answer, body in ((firmware, "One."), (firmware, "Two."), (cable, "Three.")):
+        operator_client.post(
+            page_url(ticket),
+            {
+                "_ticket_action": "reply",
+                "reply-body": body,
+                "reply-visibility": "public",
+                "reply-new_status": "answered",
+                "reply-canned": str(answer.pk),
+            },
+        )
+    client.force_login(manager)
+
+    page = client.get(reverse("tickets_admin:dashboard")).content.decode()
+    export = client.get(reverse("tickets_admin:dashboard-csv")).content.decode()
+
+    section = page.split("Canned answers used in the window")[1]
+    assert section.index(firmware.name) < section.index("Cable check")  # most used first
+    assert f'<td>{firmware.name}</td><td class="num">2</td>' in section
+    assert f"canned_answers,{firmware.name},,replies,2" in export
+    assert "canned_answers,Cable check,,replies,1" in export

@@ -204,6 +204,8 @@ def dashboard_csv(*, figures: DashboardFigures) -> str:
     for row in figures.operators:
         rows.append(("operators", row.username, "", "open_now", row.open_now))
         rows.append(("operators", row.username, "", "taken_in_window", row.taken_in_window))
+    for name, replies in figures.canned_answers:
+        rows.append(("canned_answers", name, "", "replies", replies))
     for row in rows:
         writer.writerow([_cell(value) for value in row])
     return buffer.getvalue()
