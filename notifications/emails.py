@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.models import choice_label
 from notifications.models import Notification
 from notifications.threading import reply_address, threading_headers
 from tickets.models import Ticket, TicketEvent
@@ -25,13 +26,6 @@ class Change:
     body: str = ""
     files: list[str] = field(default_factory=list)
     link: str = ""
-
-
-def _status_label(value: str) -> str:
-    try:
-        return str(Ticket.Status(value).label)
-    except ValueError:
-        return value
 
 
 def _absolute(path: str) -> str:
@@ -101,8 +95,8 @@ def _change(*, event: TicketEvent, ticket: Ticket, customer, for_operator: bool)
         return Change(text=text, body=event.body, files=files)
     if kind == Kind.STATUS:
         text = _("The status of the ticket has changed from “%(old)s” to “%(new)s”.") % {
-            "old": _status_label(event.old_status),
-            "new": _status_label(event.new_status),
+            "old": choice_label(Ticket.Status, event.old_status),
+            "new": choice_label(Ticket.Status, event.new_status),
         }
         return Change(text=text)
     if kind == Kind.ASSIGNED:
@@ -159,7 +153,7 @@ def message_build(*, notification: Notification) -> EmailMultiAlternatives:
         context = {
             "subject": subject,
             "ticket": ticket,
-            "ticket_status": _status_label(ticket.status),
+            "ticket_status": ticket.status_label,
             "customer": customer,
             "for_operator": for_operator,
             "changes": changes,
