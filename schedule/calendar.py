@@ -374,6 +374,24 @@ class Calendar:
                 total += y - x
         return total // ONE_MICROSECOND
 
+    def service_time_add(self, start: datetime, duration: timedelta) -> datetime | None:
+        """Return the instant when `duration` of service time has elapsed after `start`.
+
+        The inverse of `service_time`: service_time(start, result) == duration, and result is the
+        earliest such instant (so a target of zero is due at `start`, and a span that ends
+        exactly at a closing time is due at that closing time). None when the calendar has no
+        service time for that long within OPENING_HORIZON_DAYS.
+        """
+        if duration <= timedelta(0):
+            return start
+        remaining = duration
+        horizon = start + timedelta(days=OPENING_HORIZON_DAYS)
+        for a, b in self.open_spans(start, horizon):
+            if b - a >= remaining:
+                return a + remaining
+            remaining -= b - a
+        return None
+
     def next_opening(self, at: datetime) -> datetime | None:
         """Return the first instant at or after `at` when the service is open."""
         for a, _b in self.open_spans(at, at + timedelta(days=OPENING_HORIZON_DAYS)):

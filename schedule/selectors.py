@@ -30,6 +30,18 @@ def service_time_between(*, start: datetime, end: datetime) -> timedelta:
     return calendar_current().service_time(start, end)
 
 
+def calendar_version() -> str:
+    """Return the token of the calendar in force: it changes whenever a manager saves a change."""
+    return calendar_current().version
+
+
+def service_time_add(*, start: datetime, duration: timedelta) -> datetime | None:
+    """Return when `duration` of service time will have elapsed after `start` (None: never)."""
+    calendar = calendar_current()
+    found = calendar.service_time_add(start, duration)
+    return found.astimezone(calendar.zone) if found else None
+
+
 def service_next_opening(*, at: datetime | None = None) -> datetime | None:
     """Return the first instant at or after `at` when the service is open, in the service zone."""
     calendar = calendar_current()

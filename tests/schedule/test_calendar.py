@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schedule.calendar import Calendar, ClosureRule, MaintenanceWindow
-from schedule.selectors import service_next_opening, service_time_between
+from schedule.selectors import service_next_opening, service_time_add, service_time_between
 from tests.schedule.conftest import ROME, rome
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory
 
@@ -255,3 +255,62 @@ def test_sunday_hours_across_the_clock_change_last_what_the_wall_clock_says(sund
     ServiceHoursFactory(weekday=6, opens_at=time(1, 0), closes_at=time(4, 0))
     day_start = datetime.combine(sunday, time(), tzinfo=ROME)
     assert service_time_between(start=day_start, end=day_start + 30 * H) == expected
+
+
+# Adding service time (the service targets' due instants) ----------------------------------------
+
+# start, service time to add, the instant it is due (default hours).
+SERVICE_TIME_ADD_TABLE = [
+    ("within a morning", rome(2025, 11, 26, 9, 0), 2 * H, rome(2025, 11, 26, 11, 0)),
+    ("across lunch", rome(2025, 11, 26, 12, 0), 1 * H, rome(2025, 11, 26, 14, 30)),
+    ("exactly to the closing time", rome(2025, 11, 26, 17, 0), 1 * H, rome(2025, 11, 26, 18, 0)),
+    ("from the night", rome(2025, 11, 26, 22, 0), 30 * M, rome(2025, 11, 27, 9, 0)),
+    ("Friday evening to Monday", rome(2025, 11, 28, 17, 0), 2 * H, rome(2025, 12, 1, 9, 30)),
+    ("over Christmas", rome(2025, 12, 24, 17, 0), 2 * H, rome(2025, 12, 29, 9, 30)),
+    ("over the spring-forward weekend", rome(2025, 3, 28, 17, 30), H, rome(2025, 3, 31, 9, 0)),
+    ("zero", rome(2025, 11, 26, 22, 0), timedelta(0), rome(2025, 11, 26, 22, 0)),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("start", "duration", "expected"),
+    [row[1:] for row in SERVICE_TIME_ADD_TABLE],
+    ids=[row[0] for row in SERVICE_TIME_ADD_TABLE],
+)
+def test_service_time_add_default_calendar(start, duration, expected):
+    assert service_time_add(start=start, duration=duration) == expected
+
+
+@pytest.mark.django_db
+def test_service_time_add_skips_a_closure_and_a_maintenance_window():
+    ClosureFactory(first_day=date(2025, 11, 7), last_day=date(2025, 11, 10))
+    MaintenanceFactory(starts_at=rome(2025, 11, 11, 9, 0), ends_at=rome(2025, 11, 11, 10, 0))
+    # Thu 6 at 17:00: one hour that day, then Fri-Mon closed, then Tue 08:30-09:00 and 10:00-...
+    due = service_time_add(start=rome(2025, 11, 6, 17, 0), duration=2 * H)
+    assert due == rome(2025, 11, 11, 10, 30)
+
+
+def test_service_time_add_without_hours_is_never():
+    calendar = Calendar(zone="Europe/Rome", weekly={})
+    assert calendar.service_time_add(rome(2025, 11, 26, 9, 0), H) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(weekly=weekly_hours(), span=instants(), data=st.data())
+def test_service_time_add_is_the_earliest_instant_service_time_reaches(weekly, span, data):
+    start, _end = span
+    duration = data.draw(st.integers(min_value=1, max_value=30 * 60)) * M
+    calendar = Calendar(
+        zone="Europe/Rome",
+        weekly=weekly,
+        closures=closures_near(start, data.draw),
+        maintenance=windows_near(start, data.draw),
+        country="IT",
+    )
+    due = calendar.service_time_add(start, duration)
+    if due is None:
+        assert calendar.service_time(start, start + timedelta(days=400)) < duration
+        return
+    assert calendar.service_time(start, due) == duration
+    assert calendar.service_time(start, due - M) < duration
