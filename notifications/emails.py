@@ -5,6 +5,7 @@ from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -45,6 +46,10 @@ def ticket_link(*, ticket: Ticket, for_operator: bool) -> str:
 def _subject(*, kind: str, ticket: Ticket, customer_code: str, for_operator: bool) -> str:
     number = ticket.number
     if for_operator:
+        if kind == Kind.TARGET_WARNING:
+            return _("Ticket #%(number)s: its service target is about to be missed") % {
+                "number": number
+            }
         if kind == Kind.CLOSED:
             return _("Ticket #%(number)s: the customer %(code)s has closed the ticket") % {
                 "number": number,
@@ -118,6 +123,12 @@ def _change(*, event: TicketEvent, ticket: Ticket, customer, for_operator: bool)
         return Change(text=_("The ticket has been closed."), body=event.body)
     if kind == Kind.REOPENED:
         return Change(text=_("The ticket has been reopened."))
+    if kind == Kind.TARGET_WARNING:
+        text = _(
+            "The service target of this ticket falls due soon: answer the customer, or ask a "
+            "colleague to, before it is missed."
+        )
+        return Change(text=text, body=event.body)
     if kind == Kind.REMOTE_REQUEST:
         text = _(
             "The operator asks for a remote assistance session with TeamViewer. Open the ticket "
@@ -135,7 +146,7 @@ def message_build(*, notification: Notification) -> EmailMultiAlternatives:
     customer = ticket.customer
     for_operator = notification.recipient_kind == Notification.RecipientKind.OPERATOR
     events = list(
-        notification.events.filter(is_public=True)
+        notification.events.filter(Q(is_public=True) | Q(kind=Kind.TARGET_WARNING))
         .prefetch_related("attachments")
         .order_by("created_at", "pk")
     )

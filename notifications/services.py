@@ -5,9 +5,11 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core.roles import MANAGERS
 from notifications.models import Notification
 from notifications.tasks import notifications_enqueue
 from tickets.models import TicketEvent
@@ -37,7 +39,25 @@ OPERATOR_KINDS = frozenset({Kind.MESSAGE, Kind.ATTACHMENT, Kind.STATUS, Kind.REO
 # Recording (each ticket service hands its update here, inside its transaction) --------------------
 
 
+def _warned(*, event: TicketEvent) -> list[tuple[str, str]]:
+    """Who hears that a target is about to be missed: its operator, else every manager."""
+    ticket = event.ticket
+    if ticket.assigned_to_id is not None:
+        addresses = [ticket.assigned_to.email]
+    else:
+        addresses = list(
+            get_user_model()
+            .objects.filter(is_active=True, is_staff=True, groups__name=MANAGERS)
+            .exclude(email="")
+            .order_by("pk")
+            .values_list("email", flat=True)
+        )
+    return [(Notification.RecipientKind.OPERATOR, address) for address in addresses if address]
+
+
 def _recipients(*, event: TicketEvent) -> list[tuple[str, str]]:
+    if event.kind == Kind.TARGET_WARNING:
+        return _warned(event=event)
     if not event.is_public or event.kind == Kind.NOTE:
         return []
     ticket = event.ticket

@@ -28,7 +28,7 @@ from tests.notifications.factories import NotificationFactory
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 from tests.tickets.factories import TicketFactory
 from tickets.inbound.services import inbound_mail_receive
-from tickets.models import Attachment, CannedAnswer, InboundMail, Ticket
+from tickets.models import Attachment, CannedAnswer, InboundMail, ServiceTarget, Ticket
 from tickets.remote.services import remote_access_request, remote_access_submit
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,7 @@ ADMIN_MODELS = {
     "tickets.attachment": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
     "tickets.inboundmail": ((200, 403, 200, 200, 403), (200, 403, 200, 200, 403)),
     "tickets.cannedanswer": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
+    "tickets.servicetarget": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 200)),
     "tickets.remoteaccessrequest": (R, R),
     "customers.customer": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "customers.unit": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
@@ -201,6 +202,9 @@ def every_model_row(db, service_open, _private_media):
     terms = TermsVersionFactory()
     customer = CustomerFactory()
     operator = staff_with_role(OPERATORS, "luca")
+    ServiceTarget.objects.get_or_create(
+        product=None, defaults={"first_response_hours": 4, "next_update_hours": 8}
+    )
     ticket = TicketFactory(customer=customer)
     other_ticket = TicketFactory()
     files = {}

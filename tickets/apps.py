@@ -15,9 +15,11 @@ class TicketsConfig(AppConfig):
             ("attachment", ("view",)),
             ("inboundmail", ("view",)),
             ("cannedanswer", ("view",)),
+            ("servicetarget", ("view",)),
         ),
         MANAGERS: (
             ("ticket", ("view_dashboard",)),
             ("cannedanswer", ("add", "change")),
+            ("servicetarget", ("add", "change", "delete")),
         ),
     }

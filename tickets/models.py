@@ -1,7 +1,11 @@
 import uuid
+from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,7 +40,13 @@ class Ticket(TimeStampedModel):
         PROBLEM = "problem", _("Technical problem")
         LOSS_REPORT = "loss", _("Report of loss or theft")
 
+    class Target(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response")
+        NEXT_UPDATE = "next_update", _("Next update")
+
     OPEN_STATUSES = (Status.NEW, Status.TAKEN, Status.WAITING_CUSTOMER, Status.ANSWERED)
+    # The customer has the ball: the service-target clock is paused (tickets.targets).
+    CUSTOMER_STATUSES = (Status.WAITING_CUSTOMER, Status.ANSWERED)
 
     number = models.PositiveBigIntegerField(_("number"), unique=True, editable=False)
     customer = models.ForeignKey(
@@ -107,6 +117,18 @@ class Ticket(TimeStampedModel):
         null=True,
         blank=True,
     )
+    # The service-target clock (tickets.targets keeps it): which promise runs, since when, how
+    # much service time it used before a pause, and when it falls due (null while paused).
+    due_target = models.CharField(
+        _("service target"), max_length=15, choices=Target.choices, blank=True
+    )
+    due_from = models.DateTimeField(_("target clock running since"), null=True, blank=True)
+    due_used = models.DurationField(
+        _("target time used before a pause"), default=timedelta(0), editable=False
+    )
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    due_warned_at = models.DateTimeField(_("warned of the target at"), null=True, blank=True)
+    target_missed_at = models.DateTimeField(_("service target missed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")
@@ -148,6 +170,12 @@ class Ticket(TimeStampedModel):
                 fields=["taken_at", "assigned_to"],
                 name="ticket_taken_idx",
                 condition=models.Q(taken_at__isnull=False),
+            ),
+            # The queue sorted and filtered by due instant, and the targets' beat task.
+            models.Index(
+                fields=["due_at", "number"],
+                name="ticket_due_idx",
+                condition=~models.Q(status="closed") & models.Q(due_at__isnull=False),
             ),
             models.Index(fields=["unit", "status"], name="ticket_unit_status_idx"),
             models.Index(fields=["serial_number"], name="ticket_serial_idx"),
@@ -197,6 +225,7 @@ class TicketEvent(models.Model):
         REOPENED = "reopened", _("Reopened")
         REMOTE_REQUEST = "remote_request", _("Remote assistance requested")
         REMOTE_SUBMITTED = "remote_submitted", _("Remote-access details sent")
+        TARGET_WARNING = "target_warning", _("Service target about to be missed")
 
     ticket = models.ForeignKey(
         "tickets.Ticket",
@@ -604,3 +633,69 @@ class CannedAnswerUse(models.Model):
 
     def __str__(self):
         return f"{self.answer_id} · {self.event_id}"
+
+
+def _hours_validators():
+    return [MinValueValidator(Decimal("0.25")), MaxValueValidator(Decimal("999"))]
+
+
+class ServiceTarget(TimeStampedModel):
+    """The promises made on a product's tickets, in service hours; the row without a product is
+    the default for every product without one of its own (tickets.targets counts them)."""
+
+    product = models.OneToOneField(
+        "products.Product",
+        verbose_name=_("product"),
+        on_delete=models.CASCADE,
+        related_name="service_target",
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for the default, which applies to every other product."),
+    )
+    first_response_hours = models.DecimalField(
+        _("first response within (service hours)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=_hours_validators(),
+        help_text=_("From the ticket's receipt to the operator's first public answer."),
+    )
+    next_update_hours = models.DecimalField(
+        _("next update within (service hours)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=_hours_validators(),
+        help_text=_(
+            "From the customer's reply (or an operator's answer that keeps the ticket in "
+            "progress) to the next public answer. The clock stops while the ticket waits for "
+            "the customer."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("service target")
+        verbose_name_plural = _("service targets")
+        ordering = [models.F("product__name").asc(nulls_first=True)]
+        constraints = [
+            # One row per product, and one default (a NULL product is not unique by itself).
+            models.UniqueConstraint(
+                Coalesce("product", models.Value(0)), name="service_target_one_per_product"
+            ),
+        ]
+
+    def __str__(self):
+        if self.product_id is None:
+            return str(_("Default service target"))
+        return str(self.product)
+
+    @property
+    def first_response(self) -> timedelta:
+        return timedelta(hours=float(self.first_response_hours))
+
+    @property
+    def next_update(self) -> timedelta:
+        return timedelta(hours=float(self.next_update_hours))
+
+    def duration(self, target: str) -> timedelta:
+        if target == Ticket.Target.FIRST_RESPONSE:
+            return self.first_response
+        return self.next_update

@@ -16,6 +16,7 @@ from customers.models import Customer
 from notifications.services import notifications_record_update
 from schedule.gate import require_service_open
 from tickets.models import Ticket, TicketEvent
+from tickets.targets import ticket_clock_record
 from tickets.updates import Update
 
 
@@ -45,7 +46,9 @@ def event_record(
 
 
 def update_record(*, ticket: Ticket, recorded: Sequence[TicketEvent]) -> Update:
-    """Hand the events one service recorded to the e-mail outbox, inside its transaction."""
+    """Move the ticket's service-target clock, and hand the events one service recorded to the
+    e-mail outbox, inside its transaction."""
+    ticket_clock_record(ticket=ticket, events=recorded)
     update = Update(ticket=ticket, events=tuple(recorded))
     notifications_record_update(update=update)
     return update

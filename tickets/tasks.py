@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from tickets import targets
 from tickets.attachments import attachments_staged_sweep
 from tickets.inbound import mailbox
 from tickets.inbound.answers import inbound_answer_send  # noqa: F401 - registers the task
@@ -35,3 +36,9 @@ def attachments_sweep_staged() -> int:
 def inbound_mail_fetch() -> dict:
     """Read the support mailbox (INBOUND_IMAP_URL) once; the beat calls it every minute."""
     return dict(mailbox.inbound_mail_poll() or {})
+
+
+@shared_task(name="tickets.service_targets_check", ignore_result=True)
+def service_targets_check() -> dict:
+    """Keep due instants true to the calendar, record missed targets and warn before a miss."""
+    return vars(targets.service_targets_check())

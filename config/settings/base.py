@@ -316,6 +316,16 @@ CELERY_BEAT_SCHEDULE["remote-access-erase-expired"] = {
     "task": "tickets.remote_access_erase_expired",
     "schedule": env.int("REMOTE_ACCESS_SWEEP_SECONDS", default=60),
 }
+# Service targets (tickets.targets): a ticket is "due soon" (and its operator warned, once,
+# during service hours) when this much service time is left; the beat task that keeps due instants
+# true to the calendar, records misses and warns runs every SERVICE_TARGET_CHECK_SECONDS.
+SERVICE_TARGET_DUE_SOON_MINUTES = env.int("SERVICE_TARGET_DUE_SOON_MINUTES", default=60)
+SERVICE_TARGET_CHECK_SECONDS = env.int("SERVICE_TARGET_CHECK_SECONDS", default=60)
+SERVICE_TARGET_WARNINGS_PER_RUN = env.int("SERVICE_TARGET_WARNINGS_PER_RUN", default=200)
+CELERY_BEAT_SCHEDULE["service-targets-check"] = {
+    "task": "tickets.service_targets_check",
+    "schedule": SERVICE_TARGET_CHECK_SECONDS,
+}
 # The managers' dashboard: weeks of arrivals, and the window and sample of first responses.
 DASHBOARD_WEEKS = env.int("DASHBOARD_WEEKS", default=12)
 DASHBOARD_RESPONSE_DAYS = env.int("DASHBOARD_RESPONSE_DAYS", default=90)

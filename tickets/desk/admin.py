@@ -25,6 +25,7 @@ from customers.models import Customer
 from schedule.selectors import service_time_between
 from tickets.desk.queue import (
     QUEUE_RELATED,
+    DueFilter,
     OperatorFilter,
     QueueChangeList,
     QueueStatusFilter,
@@ -33,6 +34,7 @@ from tickets.desk.queue import (
 from tickets.desk.ticket_page import TicketPageMixin, staff_name
 from tickets.models import Attachment, Ticket
 from tickets.services import ticket_take_next
+from tickets.targets import due_state, due_state_describe
 
 # Characters of the subject a row shows; the whole subject is one hover away.
 SUBJECT_SHOWN = 48
@@ -44,6 +46,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         "number",
         "received",
         "waiting",
+        "due",
         "customer_code",
         "product_version",
         "serial_number",
@@ -52,14 +55,14 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         "operator",
     ]
     list_display_links = ["number"]
-    list_filter = [QueueStatusFilter, "product", OperatorFilter]
+    list_filter = [QueueStatusFilter, DueFilter, "product", OperatorFilter]
     list_select_related = QUEUE_RELATED
     # The real search is get_search_results (exact lookups only); these only show the box.
     search_fields = ["=number", "=customer__code", "=serial_number"]
     search_help_text = _("Exact ticket number, customer code or serial number.")
     ordering = ["received_at", "number"]
     # Sorting by anything else would sort a million rows on every page.
-    sortable_by = ["number", "received", "waiting"]
+    sortable_by = ["number", "received", "waiting", "due"]
     list_per_page = 50
     list_max_show_all = 0
     show_full_result_count = False
@@ -73,6 +76,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
                 "fields": [
                     ("number", "status"),
                     ("received_at", "waiting_detail"),
+                    "due_detail",
                     ("operator_detail", "taken_at"),
                     ("first_response_at", "closed_at"),
                     "duplicates_detail",
@@ -115,6 +119,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         "status",
         "received_at",
         "waiting_detail",
+        "due_detail",
         "operator_detail",
         "taken_at",
         "first_response_at",
@@ -197,6 +202,24 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         if not obj.is_open:
             return "—"
         return duration_display(self._waiting(obj))
+
+    @admin.display(description=_("service target"), ordering="due_at")
+    def due(self, obj):
+        if not obj.is_open:
+            return "—"
+        state = getattr(obj, "service_due", None) or due_state(obj, at=timezone.now())
+        title = ""
+        if obj.due_at is not None:
+            title = gettext("%(target)s due at %(due)s") % {
+                "target": Ticket.Target(obj.due_target).label,
+                "due": datetime_short(obj.due_at),
+            }
+        return format_html(
+            '<span class="ticket-due ticket-due-{}" title="{}">{}</span>',
+            state.state,
+            title,
+            due_state_describe(state),
+        )
 
     def _waiting(self, obj) -> timedelta:
         cached = getattr(obj, "service_waiting", None)

@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import User
 from schedule.selectors import service_time_between
 from tickets.models import Ticket
+from tickets.targets import due_soon_limit, due_state
 
 # The queue --------------------------------------------------------------------------------------
 
@@ -21,6 +23,8 @@ QUEUE_FIELDS = (
     "subject",
     "software_version",
     "software_outdated",
+    "due_target",
+    "due_at",
     *QUEUE_RELATED,
     "customer__code",
     "product__name",
@@ -40,7 +44,8 @@ class QueueChangeList(ChangeList):
 
 
 def waiting_annotate(tickets, *, at) -> None:
-    """Set `service_waiting` on a page of open tickets: the service time from each to `at`.
+    """Set `service_waiting` and `service_due` on a page of open tickets: the service time from
+    each to `at`, and where it stands against its service target.
 
     The calendar keeps running totals of service time per day, so each row costs the same
     whether its ticket arrived this morning or years ago.
@@ -48,6 +53,39 @@ def waiting_annotate(tickets, *, at) -> None:
     for ticket in tickets:
         if ticket.is_open:
             ticket.service_waiting = service_time_between(start=ticket.received_at, end=at)
+            ticket.service_due = due_state(ticket, at=at)
+
+
+class DueFilter(admin.SimpleListFilter):
+    """Open tickets by where they stand against their service target, in service time."""
+
+    title = _("service target")
+    parameter_name = "due"
+    OVERDUE, SOON, ON_TIME, PAUSED = "overdue", "soon", "on_time", "paused"
+
+    def lookups(self, request, model_admin):
+        return [
+            (self.OVERDUE, _("Overdue")),
+            (self.SOON, _("Due soon")),
+            (self.ON_TIME, _("Within target")),
+            (self.PAUSED, _("Paused (waiting for the customer)")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        now = timezone.now()
+        if value == self.PAUSED:
+            return queryset.filter(due_at__isnull=True, status__in=Ticket.CUSTOMER_STATUSES)
+        if value == self.OVERDUE:
+            return queryset.filter(due_at__lte=now)
+        limit = due_soon_limit(at=now)
+        if value == self.SOON:
+            return queryset.filter(due_at__gt=now, due_at__lte=limit)
+        if value == self.ON_TIME:
+            return queryset.filter(due_at__gt=limit)
+        return queryset.none()
 
 
 class QueueStatusFilter(admin.SimpleListFilter):

@@ -101,6 +101,20 @@ class TicketPageMixin:
     def waiting_detail(self, obj):
         return self.waiting(obj)
 
+    @admin.display(description=_("service target"))
+    def due_detail(self, obj):
+        if not obj.is_open:
+            return "—"
+        badge = self.due(obj)
+        if obj.due_at is None:
+            return badge
+        return format_html(
+            "{} {}",
+            badge,
+            gettext("%(target)s due at %(due)s")
+            % {"target": Ticket.Target(obj.due_target).label, "due": datetime_short(obj.due_at)},
+        )
+
     @admin.display(description=_("operator"))
     def operator_detail(self, obj):
         if obj.assigned_to is None:

@@ -160,6 +160,16 @@ def dashboard_charts(*, figures: DashboardFigures) -> dict[str, SafeString]:
             items=[(row.name, row.open_now, PALETTE[1]) for row in figures.operators],
             label=_("Open tickets per operator"),
         ),
+        "targets_products": svg_bar_chart(
+            items=[(row.name, row.share, PALETTE[2]) for row in figures.targets_products],
+            label=_("Share of tickets within their service targets, per product"),
+            unit=" %",
+        ),
+        "targets_operators": svg_bar_chart(
+            items=[(row.name, row.share, PALETTE[2]) for row in figures.targets_operators],
+            label=_("Share of tickets within their service targets, per operator"),
+            unit=" %",
+        ),
     }
 
 
@@ -204,6 +214,14 @@ def dashboard_csv(*, figures: DashboardFigures) -> str:
     for row in figures.operators:
         rows.append(("operators", row.username, "", "open_now", row.open_now))
         rows.append(("operators", row.username, "", "taken_in_window", row.taken_in_window))
+    for section, target_rows in (
+        ("targets_products", figures.targets_products),
+        ("targets_operators", figures.targets_operators),
+    ):
+        for target_row in target_rows:
+            rows.append((section, target_row.name, "", "tickets", target_row.total))
+            rows.append((section, target_row.name, "", "within_target", target_row.within))
+            rows.append((section, target_row.name, "", "within_target_percent", target_row.share))
     for name, replies in figures.canned_answers:
         rows.append(("canned_answers", name, "", "replies", replies))
     for row in rows:

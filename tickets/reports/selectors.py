@@ -41,6 +41,20 @@ class OperatorRow:
 
 
 @dataclass(frozen=True)
+class TargetRow:
+    """Tickets of a product or an operator received in the window, and how many kept their
+    service targets (none missed, none overdue now)."""
+
+    name: str
+    total: int
+    within: int
+
+    @property
+    def share(self) -> float:
+        return round(100 * self.within / self.total, 1) if self.total else 0.0
+
+
+@dataclass(frozen=True)
 class DashboardFigures:
     at: datetime
     queue_length: int
@@ -56,6 +70,9 @@ class DashboardFigures:
     operators: list[OperatorRow] = field(default_factory=list)
     # (name, replies sent from it within the response window), most used first.
     canned_answers: list[tuple[str, int]] = field(default_factory=list)
+    # Share of the tickets received in the response window that kept their service targets.
+    targets_products: list[TargetRow] = field(default_factory=list)
+    targets_operators: list[TargetRow] = field(default_factory=list)
 
     @property
     def weekly_totals(self) -> list[int]:
@@ -90,7 +107,7 @@ def dashboard_figures(
     response_days: int | None = None,
     response_sample: int | None = None,
 ) -> DashboardFigures:
-    """Return the dashboard's figures in six grouped queries, whatever the table size."""
+    """Return the dashboard's figures in eight grouped queries, whatever the table size."""
     at = at or timezone.now()
     weeks = weeks or settings.DASHBOARD_WEEKS
     response_days = response_days or settings.DASHBOARD_RESPONSE_DAYS
@@ -117,8 +134,39 @@ def dashboard_figures(
         week = row["week"]
         week = week.date() if isinstance(week, datetime) else week
         counts[(row["product_id"], week)] = row["n"]
+    # 3. Service targets kept, per product and per operator, over the response window.
+    response_since = at - timedelta(days=response_days)
+    in_window = Ticket.objects.filter(received_at__gte=response_since, received_at__lte=at)
+    missed_q = Q(target_missed_at__isnull=False) | (
+        ~Q(status=Ticket.Status.CLOSED) & Q(due_at__lte=at)
+    )
+    target_counts = {
+        row["product_id"]: (row["total"], row["total"] - row["missed"])
+        for row in in_window.values("product_id")
+        .annotate(total=Count("pk"), missed=Count("pk", filter=missed_q))
+        .order_by()
+    }
+    targets_operators = [
+        TargetRow(
+            name=" ".join(filter(None, [row["first"], row["last"]])) or row["username"],
+            total=row["total"],
+            within=row["total"] - row["missed"],
+        )
+        for row in in_window.filter(assigned_to__isnull=False)
+        .values("assigned_to")
+        .annotate(
+            username=Min("assigned_to__username"),
+            first=Min("assigned_to__first_name"),
+            last=Min("assigned_to__last_name"),
+            total=Count("pk"),
+            missed=Count("pk", filter=missed_q),
+        )
+        .order_by("username")
+    ]
+
     products = []
-    product_ids = {product_id for product_id, _week in counts}
+    targets_products = []
+    product_ids = {product_id for product_id, _week in counts} | set(target_counts)
     for index, product in enumerate(
         Product.objects.filter(Q(is_active=True) | Q(pk__in=product_ids)).order_by(
             "position", "name"
@@ -131,9 +179,11 @@ def dashboard_figures(
                 color=PALETTE[index % len(PALETTE)],
             )
         )
+        if product.pk in target_counts:
+            total, within = target_counts[product.pk]
+            targets_products.append(TargetRow(name=product.name, total=total, within=within))
 
-    # 3. Time to first response, in service hours, over a bounded sample of recent tickets.
-    response_since = at - timedelta(days=response_days)
+    # 4. Time to first response, in service hours, over a bounded sample of recent tickets.
     pairs = list(
         Ticket.objects.filter(
             received_at__gte=response_since,
@@ -155,7 +205,7 @@ def dashboard_figures(
         lower = upper
     buckets.append((f"≥ {lower} h", sum(1 for h in hours if h >= lower)))
 
-    # 4. Tickets per operator: open now, and taken in charge within the response window.
+    # 5. Tickets per operator: open now, and taken in charge within the response window.
     open_q = ~Q(status=Ticket.Status.CLOSED)
     taken_q = Q(taken_at__gte=response_since, taken_at__lte=at)
     operators = [
@@ -178,7 +228,7 @@ def dashboard_figures(
         .order_by("-open_now", "username")
     ]
 
-    # 5. Canned answers: the replies sent from each within the response window.
+    # 6. Canned answers: the replies sent from each within the response window.
     canned_answers = [
         (row["answer__name"], row["replies"])
         for row in CannedAnswerUse.objects.filter(used_at__gte=response_since, used_at__lte=at)
@@ -201,4 +251,6 @@ def dashboard_figures(
         response_buckets=buckets,
         operators=operators,
         canned_answers=canned_answers,
+        targets_products=targets_products,
+        targets_operators=targets_operators,
     )

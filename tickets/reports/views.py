@@ -29,12 +29,17 @@ class DashboardView(View):
 
     def get(self, request):
         figures = dashboard_figures()
+        charts = dashboard_charts(figures=figures)
         context = {
             **admin.site.each_context(request),
             "title": _("Service dashboard"),
             "opts": Ticket._meta,
             "figures": figures,
-            "charts": dashboard_charts(figures=figures),
+            "charts": charts,
+            "target_sections": [
+                (figures.targets_products, charts["targets_products"], _("Product")),
+                (figures.targets_operators, charts["targets_operators"], _("Operator")),
+            ],
             "legend": legend_html(figures=figures),
             "weekly_rows": list(zip(figures.weeks, figures.weekly_totals, strict=True)),
             "oldest_waiting": duration_display(figures.oldest_waiting_service),
