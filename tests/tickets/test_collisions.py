@@ -22,6 +22,7 @@ from tests.core.factories import staff_with_role
 from tests.tickets.factories import TicketFactory
 from tickets.desk.presence import PRESENCE_TTL
 from tickets.models import Ticket, TicketEvent
+from tickets.services import ticket_reply_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -345,10 +346,14 @@ def test_an_internal_note_does_not_hold_up_the_customer(portal, ticket, marco):
     assert ticket.events.filter(author=ticket.customer.user, body="Any news?").exists()
 
 
-def test_the_customers_form_carries_what_the_page_showed(portal, ticket):
-    """The marker names the newest public event: what the customer sees, nothing more."""
-    newest = ticket.events.filter(is_public=True).latest("pk")
-    assert hidden(detail(portal, ticket), "seen").startswith(f"{newest.pk}.")
+def test_the_customers_form_carries_what_the_page_showed_and_nothing_else(portal, ticket, marco):
+    """The marker counts the public events: what the customer sees, no id, no internal note."""
+    ticket_reply_staff(ticket=ticket, operator=marco, body="Hello.")
+    ticket_reply_staff(ticket=ticket, operator=marco, body="Internal.", is_public=False)
+    public = ticket.events.filter(is_public=True)
+    assert public.count() == 4  # submitted, taken, the message, answered
+
+    assert hidden(detail(portal, ticket), "seen") == "4.answered"
 
 
 # Presence ------------------------------------------------------------------------------------

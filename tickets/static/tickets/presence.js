@@ -11,7 +11,7 @@
   }
 
   var box = document.getElementById("ticket-presence");
-  if (!box || !window.fetch || !window.FormData) return;
+  if (!box || !window.fetch || !window.FormData || !window.DOMParser) return;
   var url = box.getAttribute("data-presence-url");
   var visit = box.getAttribute("data-visit") || "";
   var every = (parseInt(box.getAttribute("data-interval"), 10) || 25) * 1000;
@@ -36,8 +36,11 @@
     }).then(function (response) {
       return response.ok ? response.text() : null;
     }).then(function (html) {
-      // Only a change is written: a live region re-reads whatever is written into it.
-      if (html !== null && box.innerHTML !== html.trim()) box.innerHTML = html.trim();
+      if (html === null) return;
+      // The answer is the box's text (escaped HTML): compared as text, and only a change is
+      // written, since a live region reads out whatever is written into it.
+      var text = new DOMParser().parseFromString(html, "text/html").body.textContent.trim();
+      if (box.textContent.trim() !== text) box.textContent = text;
     }).catch(function () { /* offline for a moment: the next ping will tell */ });
   }
 
