@@ -356,6 +356,21 @@ def test_the_customers_form_carries_what_the_page_showed_and_nothing_else(portal
     assert hidden(detail(portal, ticket), "seen") == "4.answered"
 
 
+def test_a_ticket_closed_while_the_customer_writes_keeps_the_text_to_copy(portal, ticket, marco):
+    customers_page = detail(portal, ticket)
+    marcos = client_of(marco)
+    act(marcos, ticket, open_page(marcos, ticket), "close", body="Solved on the phone.")
+
+    response = customer_reply(portal, ticket, customers_page, "One more detail.")
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This ticket is closed: open a new one for a new problem." in page
+    assert "Solved on the phone." in changes_box(page)
+    assert "readonly>One more detail.</textarea>" in page
+    assert not ticket.events.filter(author=ticket.customer.user, body="One more detail.").exists()
+
+
 # Presence ------------------------------------------------------------------------------------
 
 
