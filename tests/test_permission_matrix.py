@@ -98,6 +98,8 @@ ADMIN_PAGES = {
     "ticket: status": ("post", LOGIN, LOGIN, GO, GO),
     "ticket: duplicate": ("post", LOGIN, LOGIN, GO, GO),
     "ticket: close": ("post", LOGIN, LOGIN, GO, GO),
+    "ticket: presence": ("post", LOGIN, LOGIN, 200, 200),
+    "ticket: presence by GET": ("get", LOGIN, LOGIN, 405, 405),
     # Operators see the list (view permission) without its actions: nothing is done (ADMIN_EFFECTS).
     "customers: suspend": ("post", LOGIN, LOGIN, 200, GO),
     "customers: reinstate": ("post", LOGIN, LOGIN, 200, GO),
@@ -342,6 +344,14 @@ def request_for(every_model_row, name):
         ),
         "take next": (reverse("admin:tickets_ticket_take_next"), {}),
         "take next by GET": (reverse("admin:tickets_ticket_take_next"), None),
+        "ticket: presence": (
+            reverse("admin:tickets_ticket_presence", args=[ticket.pk]),
+            {"visit": "matrix"},
+        ),
+        "ticket: presence by GET": (
+            reverse("admin:tickets_ticket_presence", args=[ticket.pk]),
+            None,
+        ),
         "customers: suspend": (
             reverse("admin:customers_customer_changelist"),
             {

@@ -20,6 +20,7 @@ from tickets.attachments import (
     attachments_discard,
     attachments_store,
 )
+from tickets.collisions import seen_check
 from tickets.models import Attachment, RemoteAccessRequest, Ticket, TicketCounter, TicketEvent
 from tickets.recording import customer_write_check, event_record, status_set, update_record
 from tickets.remote.services import remote_access_erase_for_ticket
@@ -153,9 +154,14 @@ def ticket_reply_customer(
     body: str,
     files: NewFiles = (),
     staged: Sequence[Attachment] = (),
+    seen: str | None = None,
     at: datetime | None = None,
 ) -> TicketEvent:
-    """Add the customer's message; an answered ticket goes back to its operator."""
+    """Add the customer's message; an answered ticket goes back to its operator.
+
+    `seen` is the marker of the page the customer wrote on (tickets.collisions): the message is
+    refused if the ticket showed them something new since.
+    """
     customer_write_check(customer=customer, at=at)
     if ticket.customer_id != customer.pk:
         raise PermissionDenied
@@ -167,8 +173,15 @@ def ticket_reply_customer(
         staged=staged,
         is_public=True,
         from_customer=True,
+        seen=seen,
         at=at,
     )
+
+
+def _message_check(*, body: str, files: NewFiles, staged: Sequence[Attachment]) -> None:
+    """Refuse a message with neither text nor file."""
+    if not body.strip() and not files and not staged:
+        raise ValidationError({"body": [_("Write a message or attach a file.")]})
 
 
 def _message_add(
@@ -181,11 +194,11 @@ def _message_add(
     is_public: bool,
     from_customer: bool,
     new_status: str | None = None,
+    seen: str | None = None,
     at: datetime | None = None,
 ) -> TicketEvent:
     body = body.strip()
-    if not body and not files and not staged:
-        raise ValidationError({"body": [_("Write a message or attach a file.")]})
+    _message_check(body=body, files=files, staged=staged)
     if not ticket.is_open:
         raise ValidationError(_("This ticket is closed: open a new one for a new problem."))
     attachment_count_check(adding=len(files) + len(staged))
@@ -195,6 +208,7 @@ def _message_add(
             ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
             if not ticket.is_open:
                 raise ValidationError(_("This ticket is closed: open a new one for a new problem."))
+            seen_check(ticket=ticket, seen=seen, staff=not from_customer)
             if not is_public:
                 kind = TicketEvent.Kind.NOTE
             else:
@@ -297,35 +311,47 @@ def ticket_reply_staff(
     is_public: bool = True,
     new_status: str | None = Ticket.Status.ANSWERED,
     files: NewFiles = (),
+    seen: str | None = None,
     at: datetime | None = None,
 ) -> TicketEvent:
-    """Add an operator's public answer (by default the ticket becomes answered) or internal note."""
+    """Add an operator's public answer (by default the ticket becomes answered) or internal note.
+
+    `seen` is the marker of the page the operator wrote on (tickets.collisions): the reply is
+    refused if the ticket changed since, before the implicit take can change it again.
+    """
     if new_status:
         _check_operator_status(status=new_status, field="new_status")
-    if ticket.assigned_to_id is None and is_public:
-        ticket = ticket_take(ticket=ticket, operator=operator, at=at)
-    return _message_add(
-        ticket=ticket,
-        author=operator,
-        body=body,
-        files=files,
-        staged=(),
-        is_public=is_public,
-        from_customer=False,
-        new_status=new_status if is_public else None,
-        at=at,
-    )
+    _message_check(body=body, files=files, staged=())
+    with transaction.atomic():
+        if seen is not None:
+            ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            if ticket.is_open:
+                seen_check(ticket=ticket, seen=seen, staff=True)
+        if ticket.assigned_to_id is None and is_public:
+            ticket = ticket_take(ticket=ticket, operator=operator, at=at)
+        return _message_add(
+            ticket=ticket,
+            author=operator,
+            body=body,
+            files=files,
+            staged=(),
+            is_public=is_public,
+            from_customer=False,
+            new_status=new_status if is_public else None,
+            at=at,
+        )
 
 
 def ticket_status_change(
-    *, ticket: Ticket, operator, status: str, at: datetime | None = None
+    *, ticket: Ticket, operator, status: str, seen: str | None = None, at: datetime | None = None
 ) -> Ticket:
-    """Move an open ticket to another open status."""
+    """Move an open ticket to another open status (refused if it changed since `seen`)."""
     _check_operator_status(status=status, field="status")
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if not ticket.is_open:
             raise ValidationError(_("This ticket is closed."))
+        seen_check(ticket=ticket, seen=seen, staff=True)
         if status != Ticket.Status.NEW and ticket.assigned_to_id is None:
             ticket.assigned_to = operator
             ticket.taken_at = at or timezone.now()
@@ -342,6 +368,7 @@ def _ticket_close(
     kind: str,
     body: str = "",
     duplicate_of: Ticket | None = None,
+    seen: str | None = None,
     at: datetime | None = None,
 ) -> Ticket:
     """Close an open ticket with one event, and wipe its remote-access secrets (terms §6)."""
@@ -349,6 +376,7 @@ def _ticket_close(
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if not ticket.is_open:
             raise ValidationError(_("This ticket is already closed."))
+        seen_check(ticket=ticket, seen=seen, staff=True)
         old = ticket.status
         fields = ["status", "closed_at", "updated_at"]
         if duplicate_of is not None:
@@ -371,10 +399,17 @@ def _ticket_close(
     return ticket
 
 
-def ticket_close(*, ticket: Ticket, user, body: str = "", at: datetime | None = None) -> Ticket:
-    """Close a ticket, by its customer or by an operator."""
+def ticket_close(
+    *, ticket: Ticket, user, body: str = "", seen: str | None = None, at: datetime | None = None
+) -> Ticket:
+    """Close a ticket, by its customer or by an operator (refused if it changed since `seen`)."""
     return _ticket_close(
-        ticket=ticket, author=user, kind=TicketEvent.Kind.CLOSED, body=body.strip(), at=at
+        ticket=ticket,
+        author=user,
+        kind=TicketEvent.Kind.CLOSED,
+        body=body.strip(),
+        seen=seen,
+        at=at,
     )
 
 
@@ -388,7 +423,12 @@ def ticket_close_by_customer(
 
 
 def ticket_mark_duplicate(
-    *, ticket: Ticket, original: Ticket, operator, at: datetime | None = None
+    *,
+    ticket: Ticket,
+    original: Ticket,
+    operator,
+    seen: str | None = None,
+    at: datetime | None = None,
 ) -> Ticket:
     """Close a ticket as a duplicate of another one, which survives."""
     if original.pk == ticket.pk:
@@ -403,5 +443,6 @@ def ticket_mark_duplicate(
         kind=TicketEvent.Kind.DUPLICATE,
         body=_("Duplicate of ticket #%(number)s.") % {"number": original.number},
         duplicate_of=original,
+        seen=seen,
         at=at,
     )

@@ -10,7 +10,17 @@ from tickets.models import CannedAnswer, Ticket
 KEEP_STATUS = ""
 
 
-class StaffReplyForm(forms.Form):
+class TicketActionForm(forms.Form):
+    """An action of the ticket page, carrying the marker of what the page showed."""
+
+    # tickets.collisions.seen_token of the page; a post without one (an old page) is not checked.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=80)
+
+    def clean_seen(self) -> str | None:
+        return self.cleaned_data["seen"] or None
+
+
+class StaffReplyForm(TicketActionForm):
     VISIBILITY_PUBLIC = "public"
     VISIBILITY_NOTE = "note"
 
@@ -62,14 +72,14 @@ class StaffReplyForm(forms.Form):
         ]
 
 
-class StatusChangeForm(forms.Form):
+class StatusChangeForm(TicketActionForm):
     status = forms.ChoiceField(
         label=_("New status"),
         choices=[(status.value, status.label) for status in Ticket.OPEN_STATUSES],
     )
 
 
-class DuplicateForm(forms.Form):
+class DuplicateForm(TicketActionForm):
     original = forms.CharField(
         label=_("Duplicate of ticket number"),
         max_length=20,
@@ -86,7 +96,7 @@ class DuplicateForm(forms.Form):
         return ticket
 
 
-class CloseForm(forms.Form):
+class CloseForm(TicketActionForm):
     body = forms.CharField(
         label=_("Closing remark"),
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),

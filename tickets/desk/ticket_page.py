@@ -1,7 +1,11 @@
 """The page a ticket is worked from: its details, timeline and e-mails, and the operator's actions.
 
 Each action is a small form posted to the ticket's change page and handed to one ticket service;
-a refusal comes back as the form's errors, with the operator's text kept.
+a refusal comes back as the form's errors, with the operator's text kept. Each form carries the
+marker of what the page showed (tickets.collisions): a post made against a ticket that changed
+since is refused, and the page comes back with the changes listed beside the form, the text kept
+and the marker renewed, so that sending it again confirms. The page also says which other
+operators have it open (tickets.desk.presence, kept live by tickets/presence.js).
 """
 
 import copy
@@ -9,21 +13,30 @@ import copy
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from core.dates import datetime_short
+from tickets.collisions import CHANGED_CODE, changes_since, seen_token_of_page
 from tickets.desk.forms import (
     KEEP_STATUS,
     CloseForm,
     DuplicateForm,
     StaffReplyForm,
     StatusChangeForm,
+)
+from tickets.desk.presence import (
+    PRESENCE_PING,
+    presence_visit_new,
+    ticket_presence_leave,
+    ticket_presence_record,
 )
 from tickets.forms import refusals_shown
 from tickets.models import CannedAnswer, CannedAnswerUse, Ticket
@@ -52,6 +65,7 @@ def _do_reply(request, ticket, form):
         is_public=form.is_public,
         new_status=None if status == KEEP_STATUS else status,
         files=form.new_files() if form.is_public else (),
+        seen=form.cleaned_data["seen"],
     )
     if form.cleaned_data.get("canned"):
         CannedAnswerUse.objects.create(
@@ -63,19 +77,32 @@ def _do_reply(request, ticket, form):
 
 
 def _do_status(request, ticket, form):
-    ticket_status_change(ticket=ticket, operator=request.user, status=form.cleaned_data["status"])
+    ticket_status_change(
+        ticket=ticket,
+        operator=request.user,
+        status=form.cleaned_data["status"],
+        seen=form.cleaned_data["seen"],
+    )
     return gettext("The status of ticket #%(number)s has been changed.")
 
 
 def _do_duplicate(request, ticket, form):
     ticket_mark_duplicate(
-        ticket=ticket, original=form.cleaned_data["original"], operator=request.user
+        ticket=ticket,
+        original=form.cleaned_data["original"],
+        operator=request.user,
+        seen=form.cleaned_data["seen"],
     )
     return gettext("Ticket #%(number)s is closed as a duplicate.")
 
 
 def _do_close(request, ticket, form):
-    ticket_close(ticket=ticket, user=request.user, body=form.cleaned_data["body"])
+    ticket_close(
+        ticket=ticket,
+        user=request.user,
+        body=form.cleaned_data["body"],
+        seen=form.cleaned_data["seen"],
+    )
     return gettext("Ticket #%(number)s is closed.")
 
 
@@ -92,6 +119,8 @@ TICKET_ACTIONS = {
     "take": (forms.Form, _do_take),
 }
 ACTION_FIELD = "_ticket_action"
+# The forms whose text must survive a refusal, even when the ticket was closed meanwhile.
+TEXT_FIELDS = {"reply": "body", "close": "body"}
 
 
 class TicketPageMixin:
@@ -221,6 +250,35 @@ class TicketPageMixin:
             gettext("Open these e-mails in the log"),
         )
 
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<int:ticket_id>/presence/",
+                self.admin_site.admin_view(self.presence_view),
+                name="{}_{}_presence".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def presence_view(self, request, ticket_id):
+        return require_POST(self._presence)(request, ticket_id)
+
+    def _presence(self, request, ticket_id):
+        """Say the operator is still on the ticket (or leaves it); answer who else is there.
+
+        The cache alone answers: a ping every half minute from every open page costs the
+        database nothing but the session's own query.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        visit = request.POST.get("visit", "")[:32]
+        if request.POST.get("leave"):
+            ticket_presence_leave(ticket_id=ticket_id, user=request.user, visit=visit)
+            return HttpResponse(status=204)
+        others = ticket_presence_record(ticket_id=ticket_id, user=request.user, visit=visit)
+        return render(request, "admin/tickets/ticket/_presence.html", {"others": others})
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "POST":
             return self._work_post(request, object_id)
@@ -280,6 +338,7 @@ class TicketPageMixin:
             for name, (form_class, _do) in TICKET_ACTIONS.items()
         }
         labels = dict(Ticket.Status.choices)
+        events = list(ticket_timeline(ticket=ticket, include_internal=True))
         timeline = [
             {
                 "event": event,
@@ -287,9 +346,16 @@ class TicketPageMixin:
                 "new_status": labels.get(event.new_status, ""),
                 "by_staff": bool(event.author and event.author.is_staff),
             }
-            for event in ticket_timeline(ticket=ticket, include_internal=True)
+            for event in events
         ]
+        seen = seen_token_of_page(ticket=ticket, events=events, staff=True)
+        for name, form in forms.items():
+            if name in bound:
+                self._stale_form_renew(form, timeline=timeline, seen=seen)
+            elif "seen" in form.fields:
+                form.initial["seen"] = seen
         can_work = ticket.is_open and self.has_change_permission(request, ticket)
+        visit = presence_visit_new()
         return {
             "title": gettext("Ticket #%(number)s") % {"number": ticket.number},
             "ticket": ticket,
@@ -299,9 +365,50 @@ class TicketPageMixin:
             "can_work": can_work,
             "is_mine": ticket.assigned_to_id == request.user.pk,
             "waiting_display": self.waiting(ticket),
+            "kept_text": self._kept_text(bound) if not can_work else "",
+            "closed_changes": [] if can_work else self._changes_of(bound),
+            "presence_others": ticket_presence_record(
+                ticket_id=ticket.pk, user=request.user, visit=visit
+            ),
+            "presence_visit": visit,
+            "presence_ping": PRESENCE_PING,
             **canned,
             "show_save": False,
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete": False,
         }
+
+    @staticmethod
+    def _stale_form_renew(form, *, timeline, seen) -> None:
+        """Beside a form refused for a stale page: what changed since, and the page's marker now.
+
+        Only that refusal renews the marker: a form refused for another reason keeps the one it
+        was sent with, so that a change made meanwhile is still caught when it is sent again.
+        """
+        sent = form.data.get(form.add_prefix("seen"), "")
+        if not sent or sent == seen:
+            return
+        events = [entry["event"] for entry in timeline]
+        new = {event.pk for event in changes_since(events=events, token=sent)}
+        form.ticket_changes = [entry for entry in timeline if entry["event"].pk in new]
+        form.ticket_changed = True
+        if form.has_error(NON_FIELD_ERRORS, code=CHANGED_CODE):
+            form.data = form.data.copy()
+            form.data[form.add_prefix("seen")] = seen
+
+    @staticmethod
+    def _kept_text(bound) -> str:
+        """The text of a reply or closing remark refused because the ticket closed meanwhile."""
+        for name, form in bound.items():
+            field = TEXT_FIELDS.get(name)
+            if field:
+                return form.data.get(form.add_prefix(field), "")
+        return ""
+
+    @staticmethod
+    def _changes_of(bound) -> list:
+        for form in bound.values():
+            if getattr(form, "ticket_changed", False):
+                return form.ticket_changes
+        return []

@@ -214,10 +214,15 @@ class TicketReplyForm(UploadFormMixin, forms.Form):
         label=_("Your message"), widget=forms.Textarea(attrs={"rows": 5}), required=False
     )
     files = UploadField(label=_("Attach files"), help_text=_("Screenshots, photos, LOG files."))
+    # tickets.collisions.seen_token of the page; a post without one (an old page) is not checked.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=80)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.init_staged(user)
+
+    def clean_seen(self) -> str | None:
+        return self.cleaned_data["seen"] or None
 
     def upload_kind(self, field, clean):
         # A reply has one field for every file: say what each one is, not what it might show.

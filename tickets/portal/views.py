@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,7 @@ from schedule.gate import ServiceState
 from schedule.middleware import keeps_form_during_maintenance
 from schedule.selectors import notice_list_active
 from tickets.attachments import attachments_stage, attachments_staged_discard
+from tickets.collisions import CHANGED_CODE, changes_since, seen_token_of_page
 from tickets.forms import Refusal, refusals_shown
 from tickets.models import Ticket, TicketEvent
 from tickets.portal.forms import TicketCreateForm, TicketReplyForm, target_value
@@ -273,6 +275,19 @@ class TicketDetailView(CustomerRequiredMixin, View):
 
     def render(self, request, ticket, form, closed=None, status=200, remote_form=None):
         events = _timeline_for_customer(ticket)
+        seen = seen_token_of_page(ticket=ticket, events=events, staff=False)
+        changes = None
+        if form.is_bound:
+            sent = form.data.get(form.add_prefix("seen"), "")
+            if sent and sent != seen:
+                # What the customer did not see when writing: operators' replies, a status.
+                changes = changes_since(events=events, token=sent)
+                if form.has_error(NON_FIELD_ERRORS, code=CHANGED_CODE):
+                    # Sent again as it is now, the message confirms what the page now shows.
+                    form.data = form.data.copy()
+                    form.data[form.add_prefix("seen")] = seen
+        else:
+            form.initial["seen"] = seen
         # Every remote-access request is recorded with a public event of its own (remote.
         # services): a history without one has no request to show, and costs no query for it.
         asked = any(event.kind == TicketEvent.Kind.REMOTE_REQUEST for event in events)
@@ -285,6 +300,7 @@ class TicketDetailView(CustomerRequiredMixin, View):
                 "events": events,
                 "form": form,
                 "closed": closed,
+                "changes": changes,
                 **_remote_access_context(remote_access=remote_access, form=remote_form),
             },
             status=status,
@@ -308,6 +324,7 @@ class TicketReplyView(TicketDetailView):
                     body=form.cleaned_data["body"],
                     files=form.new_files(),
                     staged=form.staged_files(),
+                    seen=form.cleaned_data["seen"],
                 )
             if not refusal.refused:
                 attachments_staged_discard(user=request.user, form_token=form.form_token)
