@@ -113,7 +113,7 @@ def due_state_describe(state: DueState) -> str:
     if state.state in (DueState.SOON, DueState.DUE):
         return _("due in %(time)s") % {"time": duration_display(state.left)}
     if state.state == DueState.PAUSED:
-        return _("paused: waiting for the customer")
+        return _("paused")
     return _("no target")
 
 

@@ -260,7 +260,7 @@ def test_the_queue_shows_where_each_ticket_stands_in_service_time(operator_clien
     assert "overdue by 1 h 30 min" in page  # 14:30 to 16:00
     assert "due in 0 h 30 min" in page  # 16:30, and due soon
     assert "ticket-due-soon" in page
-    assert "paused: waiting for the customer" in page
+    assert 'ticket-due-paused" title="">paused<' in page
 
 
 def test_the_queue_filters_and_sorts_by_due_instant(operator_client, three_tickets):

@@ -112,12 +112,15 @@ def svg_weekly_chart(*, figures: DashboardFigures) -> SafeString:
     )
 
 
-def svg_bar_chart(*, items: list[tuple[str, float, str]], label: str, unit: str = "") -> SafeString:
-    """Draw horizontal bars for (label, value, colour) items."""
+def svg_bar_chart(
+    *, items: list[tuple[str, float, str]], label: str, unit: str = "", scale: float | None = None
+) -> SafeString:
+    """Draw horizontal bars for (label, value, colour) items, against `scale` (a share's 100)
+    or else the largest value."""
     row_h, left, right = 24, 150, 70
     width = 640
     height = max(len(items), 1) * row_h + 10
-    peak = max((value for _label, value, _colour in items), default=0) or 1
+    peak = scale or max((value for _label, value, _colour in items), default=0) or 1
     parts = []
     for index, (name, value, colour) in enumerate(items):
         y = 5 + index * row_h
@@ -164,11 +167,13 @@ def dashboard_charts(*, figures: DashboardFigures) -> dict[str, SafeString]:
             items=[(row.name, row.share, PALETTE[2]) for row in figures.targets_products],
             label=_("Share of tickets within their service targets, per product"),
             unit=" %",
+            scale=100,
         ),
         "targets_operators": svg_bar_chart(
             items=[(row.name, row.share, PALETTE[2]) for row in figures.targets_operators],
             label=_("Share of tickets within their service targets, per operator"),
             unit=" %",
+            scale=100,
         ),
     }
 
