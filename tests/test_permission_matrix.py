@@ -50,6 +50,8 @@ ADMIN_MODELS = {
     "customers.unit": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "products.product": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "core.termsversion": (R, (200, 200, 200, 200, 403)),
+    # The audit trail: managers read it (its change page shows the row, nothing to save).
+    "core.auditentry": (R, (200, 403, 200, 200, 403)),
     "customers.user": (R, R),
     "auth.group": (R, R),
     "axes.accessattempt": (R, R),

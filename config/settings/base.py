@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "auditlog",
     "core",
     "products",
     "customers",
@@ -42,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "customers.sessions.AuthenticationMiddleware",
+    "customers.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "schedule.middleware.MaintenanceMiddleware",
@@ -320,6 +322,27 @@ CELERY_BEAT_SCHEDULE["remote-access-erase-expired"] = {
 DASHBOARD_WEEKS = env.int("DASHBOARD_WEEKS", default=12)
 DASHBOARD_RESPONSE_DAYS = env.int("DASHBOARD_RESPONSE_DAYS", default=90)
 DASHBOARD_RESPONSE_SAMPLE = env.int("DASHBOARD_RESPONSE_SAMPLE", default=2000)
+
+# Audit trail (django-auditlog) ------------------------------------------------------------------
+# Who changed what, when, from which address (customers.middleware gives auditlog the address
+# customers.ip reads behind the proxies), read by managers in the admin (core.admin). Secrets are
+# never listed: the remote-access request (TeamViewer tokens) is not tracked, only its reveals.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "customers.Customer",
+        "include_fields": ["is_suspended", "suspension_reason", "suspended_at"],
+    },
+    {"model": "products.Product", "include_fields": ["latest_version"]},
+    {"model": "core.TermsVersion", "exclude_fields": ["created_at", "updated_at"]},
+    {"model": "schedule.ServiceHours", "exclude_fields": ["created_at", "updated_at"]},
+    {"model": "schedule.Closure", "exclude_fields": ["created_at", "updated_at"]},
+    {"model": "schedule.Maintenance", "exclude_fields": ["created_at", "updated_at"]},
+    {"model": "schedule.Notice", "exclude_fields": ["created_at", "updated_at"]},
+    {"model": "tickets.RemoteAccessReveal", "include_fields": ["request", "operator"]},
+)
+# Fixtures and loaddata are not somebody's action.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 
 # Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
