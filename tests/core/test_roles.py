@@ -27,6 +27,8 @@ MANAGER_EXTRA = {
     "customers.change_customer",
     "customers.add_unit",
     "customers.change_unit",
+    "customers.view_staffmember",
+    "customers.reset_two_factor",
     "products.add_product",
     "products.change_product",
     "core.add_termsversion",
