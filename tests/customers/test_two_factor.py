@@ -150,6 +150,7 @@ def test_a_recovery_code_works_once(client, operator):
 def test_new_recovery_codes_replace_the_old_ones(client, operator):
     password_log_in(client, operator)
     old = set_up(client)
+    assert f'href="{CODES}"' in client.get(ADMIN).content.decode()  # in every admin page's links
     assert "10 unused recovery codes" in client.get(CODES).content.decode()
     new = re.findall(r"<li><code>([a-z2-7]+)</code></li>", client.post(CODES).content.decode())
     assert len(new) == 10
