@@ -191,6 +191,9 @@ class AuditObjectTypeFilter(admin.SimpleListFilter):
         return queryset
 
 
+CHANGES_SHOWN = 240
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdmin):
     """Who changed what, when, from which address: readable by managers, editable by nobody."""
@@ -203,6 +206,8 @@ class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdm
         ("timestamp", admin.DateFieldListFilter),
     ]
     list_select_related = ["content_type", "actor"]
+    # Counts beside the filters would count the whole trail.
+    show_facets = admin.ShowFacets.NEVER
     search_fields = ["=object_pk"]
     search_help_text = _("The object's identifier, as in the address of its page in the admin.")
     fieldsets = [
@@ -241,9 +246,11 @@ class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdm
     @admin.display(description=_("changes"))
     def changes_short(self, obj):
         changes = obj.changes_display_dict
-        return "; ".join(
+        text = "; ".join(
             f"{field}: {' → '.join(str(value) for value in values)}"
             if isinstance(values, list | tuple)
             else f"{field}: {values}"
             for field, values in changes.items()
         )
+        # The whole of a long text (the terms) is on the entry's own page.
+        return text if len(text) <= CHANGES_SHOWN else f"{text[: CHANGES_SHOWN - 1]}…"

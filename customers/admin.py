@@ -480,6 +480,7 @@ class StaffMemberAdmin(NoCountPaginationMixin, admin.ModelAdmin):
         "last_log_in",
     ]
     list_filter = ["is_active", "groups"]
+    show_facets = admin.ShowFacets.NEVER
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering = ["username"]
     fields = [

@@ -228,7 +228,9 @@ class StaffTwoFactorVerifyView(View):
             return redirect(_next_url(request))
         if not staff_two_factor_is_set_up(user=request.user):
             return redirect(f"{reverse('two_factor:setup')}?{request.GET.urlencode()}")
-        return _two_factor_page(request, self.template, form=TwoFactorTokenForm())
+        return _two_factor_page(
+            request, self.template, title=_("Confirm your log-in"), form=TwoFactorTokenForm()
+        )
 
     def post(self, request):
         form = TwoFactorTokenForm(request.POST)
@@ -251,7 +253,7 @@ class StaffTwoFactorVerifyView(View):
                         % {"count": staff_recovery_codes_left(user=request.user)},
                     )
                 return redirect(_next_url(request))
-        return _two_factor_page(request, self.template, form=form)
+        return _two_factor_page(request, self.template, title=_("Confirm your log-in"), form=form)
 
 
 class StaffTwoFactorSetupView(View):

@@ -344,17 +344,20 @@ DASHBOARD_RESPONSE_SAMPLE = env.int("DASHBOARD_RESPONSE_SAMPLE", default=2000)
 # Who changed what, when, from which address (customers.middleware gives auditlog the address
 # customers.ip reads behind the proxies), read by managers in the admin (core.admin). Secrets are
 # never listed: the remote-access request (TeamViewer tokens) is not tracked, only its reveals.
+AUDIT_STAMPS = ["created_at", "updated_at"]
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {
         "model": "customers.Customer",
         "include_fields": ["is_suspended", "suspension_reason", "suspended_at"],
     },
     {"model": "products.Product", "include_fields": ["latest_version"]},
-    {"model": "core.TermsVersion", "exclude_fields": ["created_at", "updated_at"]},
-    {"model": "schedule.ServiceHours", "exclude_fields": ["created_at", "updated_at"]},
-    {"model": "schedule.Closure", "exclude_fields": ["created_at", "updated_at"]},
-    {"model": "schedule.Maintenance", "exclude_fields": ["created_at", "updated_at"]},
-    {"model": "schedule.Notice", "exclude_fields": ["created_at", "updated_at"]},
+    # Neither time stamps nor reverse relations (the tickets accepting a version, a closure's
+    # notice) are changes.
+    {"model": "core.TermsVersion", "exclude_fields": [*AUDIT_STAMPS, "tickets"]},
+    {"model": "schedule.ServiceHours", "exclude_fields": AUDIT_STAMPS},
+    {"model": "schedule.Closure", "exclude_fields": [*AUDIT_STAMPS, "notice"]},
+    {"model": "schedule.Maintenance", "exclude_fields": [*AUDIT_STAMPS, "notice"]},
+    {"model": "schedule.Notice", "exclude_fields": AUDIT_STAMPS},
     {"model": "tickets.RemoteAccessReveal", "include_fields": ["request", "operator"]},
     # Staff's two-factor devices: set up, confirmed, removed; never their keys or codes.
     {"model": "otp_totp.TOTPDevice", "include_fields": ["user", "name", "confirmed"]},

@@ -90,6 +90,7 @@ def test_a_calendar_change_is_recorded(manager_client, manager, django_capture_o
     assert entry.action == AuditEntry.Action.CREATE
     assert (entry.actor, entry.remote_addr) == (manager, CLIENT_ADDRESS)
     assert entry.changes_dict["title_en"] == ["None", "Stocktaking"]
+    assert not {"notice", "created_at", "updated_at"} & set(entry.changes_dict)
 
 
 def test_a_product_latest_version_change_is_recorded(manager_client, manager):
@@ -136,6 +137,8 @@ def test_publishing_terms_is_recorded(manager_client, manager):
     assert entry.action == AuditEntry.Action.CREATE
     assert (entry.actor, entry.remote_addr) == (manager, CLIENT_ADDRESS)
     assert entry.changes_dict["text_it"] == ["None", "Termini nuovi."]
+    # Neither the time stamps nor the tickets that accepted a version are changes of it.
+    assert not {"tickets", "created_at", "updated_at"} & set(entry.changes_dict)
 
 
 def test_a_teamviewer_reveal_is_recorded(client, operator, service_open):

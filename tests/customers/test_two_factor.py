@@ -241,3 +241,20 @@ def test_password_throttling_still_applies_to_staff(client, operator, settings):
         reverse("admin:login"), {"username": operator.username, "password": PASSWORD}
     )
     assert locked.status_code == 429
+
+
+def test_the_staff_list_makes_the_same_few_queries_whatever_it_holds(
+    client, django_assert_num_queries, settings
+):
+    settings.STAFF_REQUIRE_2FA = False  # force_login: no second factor to count here
+    manager = staff_with_role(MANAGERS, "giulia")
+    client.force_login(manager)
+    client.get(STAFF)  # the service calendar, read once by a running process
+    with django_assert_num_queries(6):
+        assert client.get(STAFF).status_code == 200
+    for number in range(15):
+        member = staff_with_role(MANAGERS, f"staff{number}")
+        TOTPDevice.objects.create(user=member, name="authenticator", confirmed=True)
+    with django_assert_num_queries(6):
+        page = client.get(STAFF)
+    assert len(page.context["cl"].result_list) == 16
