@@ -194,15 +194,38 @@ class AuditObjectTypeFilter(admin.SimpleListFilter):
 CHANGES_SHOWN = 240
 
 
+# auditlog names its actions in English only; the trail speaks the reader's language.
+ACTION_LABELS = {
+    LogEntry.Action.CREATE: _("created"),
+    LogEntry.Action.UPDATE: _("changed"),
+    LogEntry.Action.DELETE: _("deleted"),
+    LogEntry.Action.ACCESS: _("read"),
+}
+
+
+class AuditActionFilter(admin.SimpleListFilter):
+    title = _("action")
+    parameter_name = "action__exact"
+
+    def lookups(self, request, model_admin):
+        return [(str(value), label) for value, label in ACTION_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(action=int(value))
+        return queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdmin):
     """Who changed what, when, from which address: readable by managers, editable by nobody."""
 
-    list_display = ["created", "who", "action", "resource", "changes_short", "remote_addr"]
+    list_display = ["created", "who", "action_label", "resource", "changes_short", "address"]
     list_filter = [
         AuditActorFilter,
         AuditObjectTypeFilter,
-        "action",
+        AuditActionFilter,
         ("timestamp", admin.DateFieldListFilter),
     ]
     list_select_related = ["content_type", "actor"]
@@ -211,10 +234,10 @@ class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdm
     search_fields = ["=object_pk"]
     search_help_text = _("The object's identifier, as in the address of its page in the admin.")
     fieldsets = [
-        (None, {"fields": ["created", "who", "remote_addr", "resource"]}),
-        (_("Changes"), {"fields": ["action", "msg", "additional_data"]}),
+        (None, {"fields": ["created", "who", "address", "resource"]}),
+        (_("Changes"), {"fields": ["action_label", "msg", "additional_data"]}),
     ]
-    readonly_fields = ["created", "who", "remote_addr", "resource", "action", "msg"]
+    readonly_fields = ["created", "who", "address", "resource", "action_label", "msg"]
     readonly_fields += ["additional_data"]
 
     def has_add_permission(self, request):
@@ -238,6 +261,18 @@ class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdm
         if obj.actor_id:
             return obj.actor.get_username()
         return obj.actor_email or gettext("the system")
+
+    @admin.display(description=_("when"), ordering="timestamp")
+    def created(self, obj):
+        return super().created(obj)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj):
+        return ACTION_LABELS.get(obj.action, obj.action)
+
+    @admin.display(description=_("from the address"))
+    def address(self, obj):
+        return obj.remote_addr or "-"
 
     @admin.display(description=_("object"))
     def resource(self, obj):
