@@ -12,6 +12,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Before admin.site.urls: extra admin pages of the tickets app (remote access, dashboard).
     path("admin/", include("tickets.admin_urls")),
+    # Staff's two-factor log-in (customers.admin_urls).
+    path("admin/", include("customers.admin_urls")),
     path("admin/", admin.site.urls),
     path("account/", include("customers.urls")),
     path("schedule/", include("schedule.urls")),

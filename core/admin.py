@@ -1,7 +1,13 @@
-"""The terms versions in the admin, published and corrected through core.services only."""
+"""The terms versions in the admin, published and corrected through core.services only; the
+audit trail, read-only."""
 
+from auditlog.mixins import LogEntryAdminMixin
+from auditlog.models import LogEntry
+from auditlog.registry import auditlog
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -9,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_pagination import NoCountPaginationMixin
 from core.forms import form_errors_add
-from core.models import TermsVersion
+from core.models import AuditEntry, TermsVersion
 from core.services import (
     terms_version_check,
     terms_version_correct,
@@ -138,3 +145,147 @@ class TermsVersionAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             terms_version_withdraw(terms_version=obj)
+
+
+# The audit trail ----------------------------------------------------------------------------------
+
+# auditlog's own admin lists every content type in its filter (a DISTINCT over the whole log)
+# and lets a superuser reach its delete page: the trail is shown once, through AuditEntryAdmin.
+if admin.site.is_registered(LogEntry):
+    admin.site.unregister(LogEntry)
+
+
+class AuditActorFilter(admin.SimpleListFilter):
+    """Filter by the staff member who acted (customers never change what is audited)."""
+
+    title = _("who")
+    parameter_name = "actor"
+
+    def lookups(self, request, model_admin):
+        staff = get_user_model().objects.filter(is_staff=True).order_by("username")
+        return [(str(pk), username) for pk, username in staff.values_list("pk", "username")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(actor_id=int(value))
+        return queryset
+
+
+class AuditObjectTypeFilter(admin.SimpleListFilter):
+    """Filter by the kind of object: the audited models, named without reading the log."""
+
+    title = _("kind of object")
+    parameter_name = "content_type"
+
+    def lookups(self, request, model_admin):
+        models = [*auditlog.get_models(), get_user_model()]
+        types = ContentType.objects.get_for_models(*models)
+        choices = [(str(types[model].pk), str(model._meta.verbose_name)) for model in models]
+        return sorted(choices, key=lambda choice: choice[1].lower())
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(content_type_id=int(value))
+        return queryset
+
+
+CHANGES_SHOWN = 240
+
+
+# auditlog names its actions in English only; the trail speaks the reader's language.
+ACTION_LABELS = {
+    LogEntry.Action.CREATE: _("created"),
+    LogEntry.Action.UPDATE: _("changed"),
+    LogEntry.Action.DELETE: _("deleted"),
+    LogEntry.Action.ACCESS: _("read"),
+}
+
+
+class AuditActionFilter(admin.SimpleListFilter):
+    title = _("action")
+    parameter_name = "action__exact"
+
+    def lookups(self, request, model_admin):
+        return [(str(value), label) for value, label in ACTION_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(action=int(value))
+        return queryset
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdmin):
+    """Who changed what, when, from which address: readable by managers, editable by nobody."""
+
+    list_display = ["created", "who", "action_label", "resource", "changes_short", "address"]
+    list_filter = [
+        AuditActorFilter,
+        AuditObjectTypeFilter,
+        AuditActionFilter,
+        ("timestamp", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["content_type", "actor"]
+    # Counts beside the filters would count the whole trail.
+    show_facets = admin.ShowFacets.NEVER
+    search_fields = ["=object_pk"]
+    search_help_text = _("The object's identifier, as in the address of its page in the admin.")
+    fieldsets = [
+        (None, {"fields": ["created", "who", "address", "resource"]}),
+        (_("Changes"), {"fields": ["action_label", "msg", "additional_data"]}),
+    ]
+    readonly_fields = ["created", "who", "address", "resource", "action_label", "msg"]
+    readonly_fields += ["additional_data"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+    def get_queryset(self, request):
+        self.request = request
+        return super().get_queryset(request)
+
+    @admin.display(description=_("who"), ordering="actor__username")
+    def who(self, obj):
+        if obj.actor_id:
+            return obj.actor.get_username()
+        return obj.actor_email or gettext("the system")
+
+    @admin.display(description=_("when"), ordering="timestamp")
+    def created(self, obj):
+        return super().created(obj)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj):
+        return ACTION_LABELS.get(obj.action, obj.action)
+
+    @admin.display(description=_("from the address"))
+    def address(self, obj):
+        return obj.remote_addr or "-"
+
+    @admin.display(description=_("object"))
+    def resource(self, obj):
+        return f"{obj.content_type.name} · {obj.object_repr}"
+
+    @admin.display(description=_("changes"))
+    def changes_short(self, obj):
+        changes = obj.changes_display_dict
+        text = "; ".join(
+            f"{field}: {' → '.join(str(value) for value in values)}"
+            if isinstance(values, list | tuple)
+            else f"{field}: {values}"
+            for field, values in changes.items()
+        )
+        # The whole of a long text (the terms) is on the entry's own page.
+        return text if len(text) <= CHANGES_SHOWN else f"{text[: CHANGES_SHOWN - 1]}…"

@@ -12,7 +12,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("Portal")
 
     roles = {
-        MANAGERS: (("termsversion", ("add", "change")),),
+        # The audit trail names who did what from where: the managers' to read, nobody's to edit.
+        MANAGERS: (("termsversion", ("add", "change")), ("auditentry", ("view",))),
     }
 
     def ready(self):

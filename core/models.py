@@ -1,3 +1,4 @@
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -53,3 +54,16 @@ class TermsVersion(TimeStampedModel):
     def text_for(self, language: str) -> str:
         """The text in a language, falling back to the Italian original."""
         return getattr(self, f"text_{language}", "") or self.text_it
+
+
+class AuditEntry(LogEntry):
+    """A row of the audit trail (django-auditlog's LogEntry), as the managers read it."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-timestamp", "-pk"]
+
+    def __str__(self):
+        return f"{self.object_repr} · {self.get_action_display()} · {self.timestamp:%Y-%m-%d %H:%M}"

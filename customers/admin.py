@@ -3,23 +3,28 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.admin import ServiceWriteAdminMixin, adopt
+from core.admin_pagination import NoCountPaginationMixin
 from core.forms import form_errors_add
 from customers.countries import country_choices, country_name
 from customers.imports import IMPORT_COLUMNS, OPTIONAL_COLUMNS, ImportReport
-from customers.models import Customer, CustomerImport, Unit, User
+from customers.models import Customer, CustomerImport, StaffMember, Unit, User
 from customers.selectors import customer_import_list_recent, customer_import_progress
 from customers.services import (
     customer_import_submit,
     customer_reinstate,
     customer_suspend,
+    staff_two_factor_reset,
     unit_correct_serial,
     unit_register,
     unit_report_lost,
@@ -452,3 +457,115 @@ class UnitAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
             title=gettext("Report units lost or stolen"),
             intro=gettext("From now on these units accept only the report of their loss or theft."),
         )
+
+
+# Two-factor log-in: the devices are never listed (a TOTP key is a password); managers see each
+# staff member's state and reset a lost one from the staff list.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(NoCountPaginationMixin, admin.ModelAdmin):
+    """Operators and managers with their two-factor state, read-only; the reset is an action."""
+
+    list_display = [
+        "username",
+        "full_name",
+        "is_active",
+        "has_authenticator",
+        "recovery_codes_left",
+        "wrong_codes",
+        "last_log_in",
+    ]
+    list_filter = ["is_active", "groups"]
+    show_facets = admin.ShowFacets.NEVER
+    search_fields = ["username", "first_name", "last_name", "email"]
+    ordering = ["username"]
+    fields = [
+        "username",
+        "full_name",
+        "email",
+        "is_active",
+        "has_authenticator",
+        "recovery_codes_left",
+        "wrong_codes",
+        "last_log_in",
+    ]
+    readonly_fields = fields
+    actions = ["reset_two_factor"]
+
+    def get_queryset(self, request):
+        totp = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                authenticator=Exists(totp),
+                failures=Subquery(totp.values("throttling_failure_count")[:1]),
+                recovery_left=Subquery(
+                    StaticToken.objects.filter(device__user=OuterRef("pk"))
+                    .order_by()
+                    .values("device__user")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1]
+                ),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_reset_two_factor_permission(self, request):
+        return request.user.has_perm("customers.reset_two_factor")
+
+    @admin.display(description=_("name"))
+    def full_name(self, obj):
+        return obj.get_full_name()
+
+    @admin.display(description=_("authenticator app"), boolean=True, ordering="authenticator")
+    def has_authenticator(self, obj):
+        return obj.authenticator
+
+    @admin.display(description=_("recovery codes left"))
+    def recovery_codes_left(self, obj):
+        return obj.recovery_left or 0
+
+    @admin.display(description=_("wrong codes in a row"))
+    def wrong_codes(self, obj):
+        return obj.failures or 0
+
+    @admin.display(description=_("last log-in"), ordering="last_login")
+    def last_log_in(self, obj):
+        return obj.last_login
+
+    @admin.action(
+        description=_("Reset the two-factor log-in (lost phone)"),
+        permissions=["reset_two_factor"],
+    )
+    def reset_two_factor(self, request, queryset):
+        done = 0
+        for member in queryset:
+            try:
+                staff_two_factor_reset(user=member, by=request.user)
+            except PermissionDenied as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                gettext(
+                    "Two-factor log-in reset for %(count)s staff member(s): they set up a new "
+                    "app at their next log-in, and their sessions were ended."
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )

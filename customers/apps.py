@@ -11,5 +11,10 @@ class CustomersConfig(AppConfig):
     roles = {
         OPERATORS: (("customer", ("view",)), ("unit", ("view",))),
         # Customers are never deleted (their tickets protect them): suspend them instead.
-        MANAGERS: (("customer", ("add", "change")), ("unit", ("add", "change"))),
+        # A lost phone: a manager removes another staff member's two-factor devices (audited).
+        MANAGERS: (
+            ("customer", ("add", "change")),
+            ("unit", ("add", "change")),
+            ("staffmember", ("view", "reset_two_factor")),
+        ),
     }

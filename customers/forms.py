@@ -98,3 +98,20 @@ class UnitReportLostForm(forms.Form):
             "I understand that from now on this unit only accepts the report of its loss or theft."
         )
     )
+
+
+class TwoFactorTokenForm(forms.Form):
+    """A code from the staff member's authenticator app (or, to log in, a recovery code)."""
+
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
+    )

@@ -27,6 +27,26 @@ class User(AbstractUser):
         ]
 
 
+class StaffMemberManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(is_staff=True)
+
+
+class StaffMember(User):
+    """An operator or manager, as the managers see them to reset a lost two-factor device."""
+
+    objects = StaffMemberManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+        permissions = [("reset_two_factor", _("Can reset a staff member's two-factor log-in"))]
+
+    def __str__(self):
+        return self.get_full_name() or self.get_username()
+
+
 class LoginSessionManager(BaseSessionManager):
     def get_queryset(self):
         # The store reads a row to serve a request: its user and customer come in the same query.

@@ -1,14 +1,20 @@
 import logging
 import uuid
 
+from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp import verify_token
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from customers.imports import IMPORT_MAX_SIZE
-from customers.models import Customer, CustomerImport, Unit
+from customers.models import Customer, CustomerImport, LoginSession, Unit
 from customers.tasks import customer_import_run_task
 from products.models import Product
 
@@ -208,3 +214,130 @@ def _customer_import_enqueue(pk: int) -> None:
                 % {"error": type(exc).__name__}
             },
         )
+
+
+# Two-factor log-in for staff (django-otp) ---------------------------------------------------------
+
+RECOVERY_DEVICE_NAME = "recovery"
+
+
+def staff_two_factor_is_set_up(*, user) -> bool:
+    """Tell whether a staff member has confirmed an authenticator app."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def staff_recovery_codes_left(*, user) -> int:
+    """Return how many unused recovery codes a staff member has."""
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def staff_totp_device_start(*, user) -> TOTPDevice:
+    """Return the staff member's authenticator device waiting for confirmation, made if needed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    return device
+
+
+def _throttled(devices) -> ValidationError | None:
+    for device in devices:
+        allowed, info = device.verify_is_allowed()
+        if not allowed and info and info.get("locked_until"):
+            seconds = max(int((info["locked_until"] - timezone.now()).total_seconds()) + 1, 1)
+            return ValidationError(
+                _(
+                    "Too many wrong codes in a row (%(count)s): wait %(seconds)s seconds "
+                    "before the next try."
+                )
+                % {"count": info["failure_count"], "seconds": seconds},
+                code="throttled",
+            )
+    return None
+
+
+def _token_clean(token: str) -> str:
+    return "".join(token.split()).lower()
+
+
+def staff_recovery_codes_generate(*, user) -> list[str]:
+    """Replace a staff member's recovery codes with new single-use ones; return them once."""
+    with transaction.atomic():
+        device, _created = StaticDevice.objects.get_or_create(
+            user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
+        )
+        device.token_set.all().delete()
+        codes = [StaticToken.random_token() for _i in range(settings.STAFF_RECOVERY_CODES)]
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def staff_totp_device_confirm(*, user, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm an authenticator app with a code it shows; return the first recovery codes."""
+    refusal = _throttled([device])
+    if refusal is not None:
+        raise refusal
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
+        # A wrong code is counted (django-otp's throttle) and kept: the refusal comes after.
+        verified = device.verify_token(_token_clean(token))
+    if not verified:
+        raise ValidationError(
+            _("This is not the code your app shows now. Check the time of your phone and retry."),
+            code="invalid",
+        )
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        return staff_recovery_codes_generate(user=user)
+
+
+def staff_two_factor_verify(*, user, token: str) -> Device:
+    """Check a code from the app or an unused recovery code (then spent); return its device.
+
+    Six digits are the app's; anything else is a recovery code: each kind of code is counted
+    against its own device by django-otp's throttle, so a recovery code is no wrong app code.
+    """
+    token = _token_clean(token)
+    model = TOTPDevice if token.isdigit() and len(token) <= 8 else StaticDevice
+    devices = list(model.objects.devices_for_user(user, confirmed=True))
+    refusal = _throttled(devices)
+    if refusal is not None:
+        raise refusal
+    for device in devices:
+        verified = verify_token(user, device.persistent_id, token)
+        if verified is not None:
+            return verified
+    failures = max(
+        (d.throttling_failure_count for d in model.objects.devices_for_user(user)), default=0
+    )
+    raise ValidationError(
+        _("This code is not valid (wrong codes in a row: %(count)s).") % {"count": failures},
+        code="invalid",
+    )
+
+
+def staff_two_factor_reset(*, user, by) -> int:
+    """Remove a staff member's devices and end their sessions (a lost phone); audited.
+
+    The next log-in sets up a new app. Managers cannot reset their own: another one must.
+    """
+    if not by.has_perm("customers.reset_two_factor") or not user.is_staff:
+        raise PermissionDenied(_("You cannot reset this person's two-factor log-in."))
+    if user.pk == by.pk:
+        raise PermissionDenied(_("Ask another manager to reset your own two-factor log-in."))
+    with transaction.atomic():
+        removed = 0
+        for model in (TOTPDevice, StaticDevice):
+            for device in model.objects.filter(user=user):
+                device.delete()
+                removed += 1
+        LoginSession.objects.filter(user=user).delete()
+        LogEntry.objects.log_create(
+            user,
+            force_log=True,
+            action=LogEntry.Action.UPDATE,
+            changes={"two-factor devices": [str(removed), "0"]},
+            additional_data={"event": "two-factor reset", "by": by.get_username()},
+        )
+    return removed

@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
+from core.models import AuditEntry
 from core.roles import MANAGERS, OPERATORS
 from customers.models import Customer, CustomerImport, Unit
 from notifications.models import Notification
@@ -51,7 +52,11 @@ ADMIN_MODELS = {
     "customers.unit": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "products.product": ((200, 403, 200, 200, 403), (200, 200, 200, 200, 403)),
     "core.termsversion": (R, (200, 200, 200, 200, 403)),
+    # The audit trail: managers read it (its change page shows the row, nothing to save).
+    "core.auditentry": (R, (200, 403, 200, 200, 403)),
     "customers.user": (R, R),
+    # Staff and their two-factor state: the managers' to read (and reset, an action).
+    "customers.staffmember": (R, (200, 403, 200, 200, 403)),
     "auth.group": (R, R),
     "axes.accessattempt": (R, R),
     "axes.accesslog": (R, R),
@@ -120,6 +125,12 @@ ADMIN_PAGES = {
     "remote access: ask": ("post", LOGIN, LOGIN, GO, GO),
     "remote access: reveal": ("post", LOGIN, LOGIN, 200, 403),
     "remote access: reveal by GET": ("get", LOGIN, LOGIN, GO, GO),
+    # Two-factor log-in (STAFF_REQUIRE_2FA is off here): staff without a device are sent to set
+    # one up; the reset of another's devices is the managers'.
+    "two-factor: verify": ("get", LOGIN, LOGIN, GO, GO),
+    "two-factor: set up": ("get", LOGIN, LOGIN, 200, 200),
+    "two-factor: recovery codes": ("get", LOGIN, LOGIN, 200, 200),
+    "staff: reset two-factor": ("post", LOGIN, LOGIN, 403, GO),
 }
 # What the writes above leave behind, by who sent them: name → (check, who makes it true).
 ADMIN_EFFECTS = {
@@ -150,6 +161,12 @@ ADMIN_EFFECTS = {
     "remote access: ask": (
         lambda w: w["remote_ticket"].remote_access_requests.count() == 2,
         {"operator"},
+    ),
+    "staff: reset two-factor": (
+        lambda w: AuditEntry.objects.filter(
+            object_pk=str(w["users"]["operator"].pk), changes__has_key="two-factor devices"
+        ).exists(),
+        {"manager"},
     ),
     "notifications: resend": (
         lambda w: (
@@ -407,6 +424,16 @@ def request_for(every_model_row, name):
                 "action": "resend",
                 "_selected_action": [every_model_row["notification"].pk],
                 "index": 0,
+            },
+        ),
+        "two-factor: verify": (reverse("two_factor:verify"), None),
+        "two-factor: set up": (reverse("two_factor:setup"), None),
+        "two-factor: recovery codes": (reverse("two_factor:recovery-codes"), None),
+        "staff: reset two-factor": (
+            reverse("admin:customers_staffmember_changelist"),
+            {
+                "action": "reset_two_factor",
+                "_selected_action": [every_model_row["users"]["operator"].pk],
             },
         ),
         "products: latest version": (

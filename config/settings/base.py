@@ -26,6 +26,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "products",
     "customers",
@@ -42,10 +46,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "customers.sessions.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "customers.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "schedule.middleware.MaintenanceMiddleware",
     "core.middleware.StaffSessionMiddleware",
+    "customers.middleware.StaffTwoFactorMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -118,6 +125,18 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 SESSION_ENGINE = "customers.sessions"
 # Staff sessions are cut short by core.middleware.StaffSessionMiddleware.
 STAFF_SESSION_AGE = env.int("STAFF_SESSION_AGE", default=60 * 60 * 8)
+
+# Two-factor log-in for staff (django-otp): operators and managers confirm each session with a
+# TOTP code from an authenticator app, or one of their single-use recovery codes; set up at their
+# first log-in (customers.middleware.StaffTwoFactorMiddleware). Customers are never asked.
+# Off by default only in the local and test settings.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=True)
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Supporto tecnico")
+# django-otp's own throttle: after n failed codes in a row the next try waits 2^(n-1) seconds.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+STAFF_RECOVERY_CODES = 10
 
 # Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "it"
@@ -330,6 +349,33 @@ CELERY_BEAT_SCHEDULE["service-targets-check"] = {
 DASHBOARD_WEEKS = env.int("DASHBOARD_WEEKS", default=12)
 DASHBOARD_RESPONSE_DAYS = env.int("DASHBOARD_RESPONSE_DAYS", default=90)
 DASHBOARD_RESPONSE_SAMPLE = env.int("DASHBOARD_RESPONSE_SAMPLE", default=2000)
+
+# Audit trail (django-auditlog) ------------------------------------------------------------------
+# Who changed what, when, from which address (customers.middleware gives auditlog the address
+# customers.ip reads behind the proxies), read by managers in the admin (core.admin). Secrets are
+# never listed: the remote-access request (TeamViewer tokens) is not tracked, only its reveals.
+AUDIT_STAMPS = ["created_at", "updated_at"]
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "customers.Customer",
+        "include_fields": ["is_suspended", "suspension_reason", "suspended_at"],
+    },
+    {"model": "products.Product", "include_fields": ["latest_version"]},
+    # Neither time stamps nor reverse relations (the tickets accepting a version, a closure's
+    # notice) are changes.
+    {"model": "core.TermsVersion", "exclude_fields": [*AUDIT_STAMPS, "tickets"]},
+    {"model": "schedule.ServiceHours", "exclude_fields": AUDIT_STAMPS},
+    {"model": "schedule.Closure", "exclude_fields": [*AUDIT_STAMPS, "notice"]},
+    {"model": "schedule.Maintenance", "exclude_fields": [*AUDIT_STAMPS, "notice"]},
+    {"model": "schedule.Notice", "exclude_fields": AUDIT_STAMPS},
+    {"model": "tickets.RemoteAccessReveal", "include_fields": ["request", "operator"]},
+    # Staff's two-factor devices: set up, confirmed, removed; never their keys or codes.
+    {"model": "otp_totp.TOTPDevice", "include_fields": ["user", "name", "confirmed"]},
+    {"model": "otp_static.StaticDevice", "include_fields": ["user", "name", "confirmed"]},
+)
+# Fixtures and loaddata are not somebody's action.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 
 # Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -34,3 +34,6 @@ SERVICE_DEMO_ALWAYS_OPEN = env.bool("DEMO_SERVICE_ALWAYS_OPEN", default=False)
 
 # The in-memory broker of eager Celery has no host name, which kombu warns about at every start.
 LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
+
+# Staff log in with a password alone unless STAFF_REQUIRE_2FA says otherwise (production: on).
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)

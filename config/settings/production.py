@@ -62,5 +62,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The shipped stack runs gunicorn behind one nginx (docker-compose.yml).
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1)
 
+# Operators and managers confirm their log-in with a second factor (django-otp).
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=True)
+
 # Remote assistance: the customers' TeamViewer credentials need their own keys; no default.
 REMOTE_ACCESS_KEYS = required_list("REMOTE_ACCESS_KEYS")

@@ -31,3 +31,6 @@ WHITENOISE_AUTOREFRESH = True
 REMOTE_ACCESS_KEYS = REMOTE_ACCESS_KEYS or [
     base64.urlsafe_b64encode(hashlib.sha256(b"test-remote-access-only").digest()).decode()
 ]
+
+# Staff log in with a password alone (force_login); the two-factor tests turn it on.
+STAFF_REQUIRE_2FA = False

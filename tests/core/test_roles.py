@@ -31,10 +31,13 @@ MANAGER_EXTRA = {
     "customers.change_customer",
     "customers.add_unit",
     "customers.change_unit",
+    "customers.view_staffmember",
+    "customers.reset_two_factor",
     "products.add_product",
     "products.change_product",
     "core.add_termsversion",
     "core.change_termsversion",
+    "core.view_auditentry",
 }
 
 
@@ -73,6 +76,10 @@ def test_managers_hold_the_operators_permissions_and_run_the_service():
     assert {name.split(".")[0] for name in extra} <= {"schedule", "notifications"}
     assert not any(name.startswith(("auth.", "customers.delete_")) for name in managers)
     assert "tickets.delete_ticket" not in managers
+    # The audit trail is read, never written, by anybody.
+    assert not any(
+        name.endswith(("_logentry", "_auditentry")) for name in managers - {"core.view_auditentry"}
+    )
 
 
 def test_sync_removes_extra_permissions_and_is_idempotent():

@@ -47,7 +47,7 @@ _static_root: Path | None = None
 
 
 def production_env(
-    *, database_url: str, redis_url: str, email_url: str, media_root: Path, **extra: str
+    *, database_url: str, redis_url: str, email_url: str, media_root: Path, **extra: str | None
 ) -> dict:
     """Environment of a process on config.settings.production, every required variable set."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "CI")
@@ -70,12 +70,15 @@ def production_env(
             "STATIC_ROOT": str(collected_static()),
             "REMOTE_ACCESS_KEYS": Fernet.generate_key().decode(),
             "AXES_PROXY_COUNT": "0",
+            # Staff log in with a password alone here; test_two_factor.py turns it on.
+            "STAFF_REQUIRE_2FA": "false",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
     )
     env.update(extra)
-    return env
+    # None leaves a variable unset: the settings' own default applies.
+    return {name: value for name, value in env.items() if value is not None}
 
 
 class Gunicorn(ManagedProcess):
