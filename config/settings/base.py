@@ -369,6 +369,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "schedule.Maintenance", "exclude_fields": [*AUDIT_STAMPS, "notice"]},
     {"model": "schedule.Notice", "exclude_fields": AUDIT_STAMPS},
     {"model": "tickets.RemoteAccessReveal", "include_fields": ["request", "operator"]},
+    # The promises the queue and the dashboard count against.
+    {"model": "tickets.ServiceTarget", "exclude_fields": AUDIT_STAMPS},
     # Staff's two-factor devices: set up, confirmed, removed; never their keys or codes.
     {"model": "otp_totp.TOTPDevice", "include_fields": ["user", "name", "confirmed"]},
     {"model": "otp_static.StaticDevice", "include_fields": ["user", "name", "confirmed"]},
