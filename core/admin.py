@@ -229,8 +229,9 @@ class AuditEntryAdmin(NoCountPaginationMixin, LogEntryAdminMixin, admin.ModelAdm
         ("timestamp", admin.DateFieldListFilter),
     ]
     list_select_related = ["content_type", "actor"]
-    # Counts beside the filters would count the whole trail.
+    # Counts beside the filters would count the whole trail, and "show all" would load it.
     show_facets = admin.ShowFacets.NEVER
+    list_max_show_all = 0
     search_fields = ["=object_pk"]
     search_help_text = _("The object's identifier, as in the address of its page in the admin.")
     fieldsets = [
