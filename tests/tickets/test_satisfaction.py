@@ -1,9 +1,12 @@
 """How did we do?: the closing e-mail's signed links, the page they open, the portal's form,
 and who sees the answers."""
 
+import csv
+import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -13,10 +16,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from tests.conftest import ticket_submit
-from tests.customers.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory, StaffFactory
+from tests.products.factories import ProductFactory
 from tests.tickets.factories import TicketRatingFactory
 from tickets import services as tickets_services
 from tickets.models import TicketRating
+from tickets.reports.charts import dashboard_csv
+from tickets.reports.selectors import dashboard_figures
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("service_open")]
 
@@ -288,3 +294,112 @@ def test_ratings_have_no_admin_page_of_their_own(client, operator, manager, rate
     for user in (operator, manager):
         client.force_login(user)
         assert client.get("/admin/tickets/ticketrating/").status_code == 404
+
+
+# The managers' dashboard ----------------------------------------------------------------------
+
+ROME = ZoneInfo("Europe/Rome")
+AT = datetime(2026, 3, 18, 12, 0, tzinfo=ROME)  # a Wednesday
+MONDAY = datetime(2026, 3, 16, 9, 0, tzinfo=ROME)
+
+
+def _rate(*, product, operator, score, rated_at, comment=""):
+    return TicketRatingFactory(
+        ticket__unit__product=product,
+        ticket__assigned_to=operator,
+        ticket__closed_at=rated_at - timedelta(hours=1),
+        score=score,
+        rated_at=rated_at,
+        comment=comment,
+    )
+
+
+@pytest.fixture
+def ratings(db):
+    kess, ktag = ProductFactory(name="KESS test"), ProductFactory(name="KTAG test")
+    alice = StaffFactory(first_name="Alice", last_name="Rossi")
+    bob = StaffFactory(first_name="Bob", last_name="Bianchi")
+    # This week: KESS/Alice good, good, bad; KTAG/Bob neutral. Last week: KESS/Bob good.
+    # Thirteen weeks ago, outside the window: KTAG/Alice bad.
+    _rate(product=kess, operator=alice, score=GOOD, rated_at=MONDAY, comment="Alice was great.")
+    _rate(product=kess, operator=alice, score=GOOD, rated_at=MONDAY + timedelta(hours=1))
+    _rate(product=kess, operator=alice, score=BAD, rated_at=MONDAY + timedelta(hours=2))
+    _rate(product=ktag, operator=bob, score=NEUTRAL, rated_at=MONDAY + timedelta(hours=3))
+    _rate(product=kess, operator=bob, score=GOOD, rated_at=MONDAY - timedelta(days=7))
+    _rate(product=ktag, operator=alice, score=BAD, rated_at=MONDAY - timedelta(weeks=13))
+    return {"kess": kess, "ktag": ktag, "alice": alice, "bob": bob}
+
+
+def test_the_dashboard_figures_per_product_and_operator_over_the_weeks(ratings):
+    figures = dashboard_figures(at=AT)
+
+    overall = figures.satisfaction
+    assert (overall.total, overall.good, overall.neutral, overall.bad) == (5, 3, 1, 1)
+    assert overall.weekly_total[-2:] == [1, 4]
+    assert overall.weekly_share[-2:] == [100.0, 50.0]
+    assert overall.weekly_share[0] is None
+    products = {row.name: row for row in figures.satisfaction_products}
+    assert set(products) == {"KESS test", "KTAG test"}
+    assert (products["KESS test"].total, products["KESS test"].good) == (4, 3)
+    assert products["KESS test"].share == 75.0
+    assert products["KESS test"].weekly_share[-2:] == [100.0, 66.7]
+    assert (products["KTAG test"].total, products["KTAG test"].neutral) == (1, 1)
+    operators = {row.name: row for row in figures.satisfaction_operators}
+    assert operators["Alice Rossi"].weekly_total[-1] == 3
+    assert operators["Alice Rossi"].bad == 1  # the old bad answer is outside the window
+    assert operators["Bob Bianchi"].weekly_share[-2:] == [100.0, 0.0]
+    [comment] = figures.satisfaction_comments
+    assert (comment.comment, comment.operator) == ("Alice was great.", "Alice Rossi")
+
+
+def test_the_csv_holds_the_satisfaction_figures(ratings):
+    rows = list(csv.DictReader(io.StringIO(dashboard_csv(figures=dashboard_figures(at=AT)))))
+
+    def value(section, item, week, metric):
+        [found] = [
+            r["value"]
+            for r in rows
+            if (r["section"], r["item"], r["week"], r["metric"]) == (section, item, week, metric)
+        ]
+        return found
+
+    assert value("satisfaction", "", "", "answers") == "5"
+    assert value("satisfaction_products", "KESS test", "2026-03-16", "answers") == "3"
+    assert value("satisfaction_products", "KESS test", "2026-03-16", "good") == "2"
+    assert value("satisfaction_operators", "Bob Bianchi", "", "good_percent") == "50.0"
+
+
+def test_the_figures_cost_the_same_queries_with_more_ratings(
+    ratings, django_assert_max_num_queries
+):
+    dashboard_figures(at=AT)  # warm the calendar's cache
+    with django_assert_max_num_queries(10):
+        dashboard_figures(at=AT)
+    for index in range(30):
+        _rate(
+            product=ProductFactory() if index % 5 == 0 else ratings["ktag"],
+            operator=StaffFactory() if index % 3 == 0 else ratings["bob"],
+            score=(GOOD, NEUTRAL, BAD)[index % 3],
+            rated_at=AT - timedelta(days=index % 40, hours=1),
+            comment=f"comment {index}",
+        )
+    with django_assert_max_num_queries(10):
+        figures = dashboard_figures(at=AT)
+    assert figures.satisfaction.total == 35
+    assert len(figures.satisfaction_comments) == 10
+
+
+def test_a_manager_sees_the_answers_with_their_charts_on_the_dashboard(manager_client, ratings):
+    with time_machine.travel(AT, tick=False):
+        response = manager_client.get(reverse("tickets_admin:dashboard"))
+        export = manager_client.get(reverse("tickets_admin:dashboard-csv"))
+
+    assert response.status_code == 200
+    assert "satisfaction_operators,Alice Rossi,2026-03-16,answers,3" in export.content.decode()
+    html = response.content.decode()
+    section = html.split('id="satisfaction"')[1].split("</section>")[0]
+    assert section.count('<svg class="chart"') == 3
+    assert section.count('<svg class="sparkline"') == 4  # two products, two operators
+    assert "Alice Rossi" in section
+    assert "Alice was great." in section
+    assert "75.0" in section  # KESS: three good answers out of four
