@@ -6,7 +6,7 @@ from tickets.models import TicketRating
 
 class TicketRatingForm(forms.Form):
     score = forms.TypedChoiceField(
-        label=_("How did we do?"),
+        label=_("Your answer"),
         choices=TicketRating.Score.choices,
         coerce=int,
         widget=forms.RadioSelect,
