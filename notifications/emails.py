@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from core.models import choice_label
 from notifications.models import Notification
+from notifications.satisfaction import RATING_DAYS, rating_links
 from notifications.threading import reply_address, threading_headers
 from tickets.models import Ticket, TicketEvent
 
@@ -140,6 +141,18 @@ def _change(*, event: TicketEvent, ticket: Ticket, customer, for_operator: bool)
     return Change(text=_("The ticket has been updated."))
 
 
+def _rating_links(*, ticket: Ticket, events: list[TicketEvent], for_operator: bool) -> list:
+    """The "How did we do?" answers: only in a customer's e-mail telling of a closing.
+
+    A duplicate is not a resolution: the surviving ticket asks when it closes.
+    """
+    if for_operator or ticket.status != Ticket.Status.CLOSED:
+        return []
+    if not any(event.kind == Kind.CLOSED for event in events):
+        return []
+    return rating_links(number=ticket.number, absolute=_absolute)
+
+
 def message_build(*, notification: Notification) -> EmailMultiAlternatives:
     """Render a notification as a multipart e-mail in the ticket's language."""
     ticket = notification.ticket
@@ -171,6 +184,8 @@ def message_build(*, notification: Notification) -> EmailMultiAlternatives:
             "link": ticket_link(ticket=ticket, for_operator=for_operator),
             # The support mailbox is read (tickets.inbound): customers may answer by e-mail.
             "replies_by_email": bool(settings.INBOUND_IMAP_URL) and not for_operator,
+            "rating_links": _rating_links(ticket=ticket, events=events, for_operator=for_operator),
+            "rating_days": RATING_DAYS,
         }
         text = render_to_string("notifications/email/ticket_update.txt", context)
         html = render_to_string("notifications/email/ticket_update.html", context)

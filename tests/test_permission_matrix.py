@@ -23,6 +23,7 @@ from core.models import AuditEntry
 from core.roles import MANAGERS, OPERATORS
 from customers.models import Customer, CustomerImport, Unit
 from notifications.models import Notification
+from notifications.satisfaction import rating_token as rating_token_make
 from tests.core.factories import TermsVersionFactory, staff_with_role
 from tests.customers.factories import CustomerFactory
 from tests.notifications.factories import NotificationFactory
@@ -188,6 +189,12 @@ PORTAL_PAGES = {
     "ticket reply": ("post", PORTAL, GO, 404, 404),
     "ticket close": ("post", PORTAL, GO, 404, 404),
     "ticket remote access": ("post", PORTAL, GO, 404, 404),
+    "ticket rating": ("post", PORTAL, GO, 404, 404),
+    "another customer's ticket rating": ("post", PORTAL, 404, 404, 404),
+    # The closing e-mail's signed link works without logging in; an altered one is refused.
+    "rating link": ("get", 200, 200, 200, 200),
+    "rating link, answered": ("post", GO, GO, GO, GO),
+    "rating link, altered": ("post", 400, 400, 400, 400),
     "another customer's remote access": ("post", PORTAL, 404, 404, 404),
     "attachment": ("get", 404, 200, 200, 200),
     "another customer's attachment": ("get", 404, 404, 200, 200),
@@ -290,6 +297,10 @@ def every_model_row(db, service_open, _private_media):
         "other_ticket": other_ticket,
         "remote_ticket": remote_ticket,
         "original": TicketFactory(customer=customer),
+        "closed_ticket": TicketFactory(
+            customer=customer, status=Ticket.Status.CLOSED, closed_at=timezone.now()
+        ),
+        "other_closed_ticket": TicketFactory(status=Ticket.Status.CLOSED, closed_at=timezone.now()),
         "files": files,
         "notification": notification,
         "users": users,
@@ -327,6 +338,9 @@ def request_for(every_model_row, name):
     product = ticket.product
     other_unit = every_model_row["other_ticket"].unit_id
     ticket_type = ContentType.objects.get_for_model(Ticket)
+    closed = every_model_row["closed_ticket"].number
+    rating_token = rating_token_make(number=closed, score=3)
+    altered_token = rating_token[:-1] + ("A" if rating_token[-1] != "A" else "B")
     remote_answer = {
         "confirm_authorisation": "on",
         "confirm_backup": "on",
@@ -488,6 +502,20 @@ def request_for(every_model_row, name):
         "another customer's remote access": (
             reverse("tickets:remote-access", args=[every_model_row["other_ticket"].number]),
             remote_answer,
+        ),
+        "ticket rating": (reverse("tickets:rating", args=[closed]), {"score": 3}),
+        "another customer's ticket rating": (
+            reverse("tickets:rating", args=[every_model_row["other_closed_ticket"].number]),
+            {"score": 1},
+        ),
+        "rating link": (reverse("tickets:rating-link", args=[rating_token]), None),
+        "rating link, answered": (
+            reverse("tickets:rating-link", args=[rating_token]),
+            {"score": 2, "comment": "Fine."},
+        ),
+        "rating link, altered": (
+            reverse("tickets:rating-link", args=[altered_token]),
+            {"score": 1},
         ),
         "attachment": (reverse("tickets:attachment", args=[files["own"].pk]), None),
         "another customer's attachment": (

@@ -699,3 +699,49 @@ class ServiceTarget(TimeStampedModel):
         if target == Ticket.Target.FIRST_RESPONSE:
             return self.first_response
         return self.next_update
+
+
+class TicketRating(models.Model):
+    """The customer's answer to "How did we do?" about a closed ticket: one per ticket.
+
+    Three answers, not five stars: one tap on a phone from the closing e-mail, and "the share of
+    good answers" reads at a glance on the dashboard. The operator and the product rated are the
+    ticket's (tickets.satisfaction); only managers see them together, aggregated.
+    """
+
+    class Score(models.IntegerChoices):
+        GOOD = 3, _("Good")
+        NEUTRAL = 2, _("Neither good nor bad")
+        BAD = 1, _("Bad")
+
+    # The customer answers, and may change the answer, for this long after the ticket closed;
+    # the e-mail's links last as long.
+    CHANGEABLE_FOR = timedelta(days=7)
+
+    ticket = models.OneToOneField(
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="rating",
+    )
+    score = models.PositiveSmallIntegerField(_("score"), choices=Score.choices)
+    comment = models.TextField(_("comment"), max_length=2000, blank=True)
+    rated_at = models.DateTimeField(_("rated at"))
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("ticket rating")
+        verbose_name_plural = _("ticket ratings")
+        indexes = [
+            # The dashboard reads the ratings of its window of weeks.
+            models.Index(fields=["rated_at"], name="ticket_rating_rated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__in=[1, 2, 3]), name="ticket_rating_score_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.ticket_id}: {self.get_score_display()}"

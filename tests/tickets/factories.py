@@ -4,7 +4,7 @@ from django.utils import timezone
 from core.selectors import terms_current
 from tests.core.factories import TermsVersionFactory
 from tests.customers.factories import CustomerFactory, UnitFactory
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Ticket, TicketEvent, TicketRating
 
 
 class TicketFactory(factory.django.DjangoModelFactory):
@@ -34,3 +34,17 @@ class TicketFactory(factory.django.DjangoModelFactory):
             TicketEvent.objects.create(
                 ticket=obj, kind=TicketEvent.Kind.SUBMITTED, author=obj.customer.user
             )
+
+
+class TicketRatingFactory(factory.django.DjangoModelFactory):
+    """A customer's answer about a closed ticket, stored directly."""
+
+    class Meta:
+        model = TicketRating
+
+    ticket = factory.SubFactory(
+        TicketFactory, status=Ticket.Status.CLOSED, closed_at=factory.LazyFunction(timezone.now)
+    )
+    score = TicketRating.Score.GOOD
+    rated_at = factory.LazyFunction(timezone.now)
+    changed_at = factory.SelfAttribute("rated_at")

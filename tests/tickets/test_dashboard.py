@@ -109,12 +109,12 @@ def test_the_figures_cost_a_constant_number_of_queries(
     dashboard_tickets, django_assert_max_num_queries
 ):
     dashboard_figures(at=AT)  # warm the calendar's cache
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         dashboard_figures(at=AT)
     TicketFactory.create_batch(
         5, unit__product=dashboard_tickets["ktag"], received_at=AT - timedelta(days=1)
     )
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         dashboard_figures(at=AT)
 
 

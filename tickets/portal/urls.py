@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tickets.portal import files, views
+from tickets.satisfaction import views as satisfaction
 
 app_name = "tickets"
 
@@ -15,6 +16,11 @@ urlpatterns = [
         "tickets/<int:number>/remote-access/",
         views.TicketRemoteAccessView.as_view(),
         name="remote-access",
+    ),
+    path("tickets/<int:number>/rating/", satisfaction.TicketRatingView.as_view(), name="rating"),
+    # The signed link of a closing e-mail: no log-in, its token names the ticket and the answer.
+    path(
+        "satisfaction/<str:token>/", satisfaction.TicketRatingLinkView.as_view(), name="rating-link"
     ),
     path("files/<int:pk>/", files.AttachmentDownloadView.as_view(), name="attachment"),
     path(

@@ -29,6 +29,8 @@ from tickets.remote.services import (
     remote_access_expires_at,
     remote_access_submit,
 )
+from tickets.satisfaction.forms import TicketRatingForm
+from tickets.satisfaction.selectors import rating_get, rating_is_open, rating_open_until
 from tickets.selectors import (
     ticket_get_for_customer,
     ticket_list_for_customer,
@@ -273,7 +275,9 @@ class TicketDetailView(CustomerRequiredMixin, View):
         form = TicketReplyForm(user=request.user)
         return self.render(request, ticket, form)
 
-    def render(self, request, ticket, form, closed=None, status=200, remote_form=None):
+    def render(
+        self, request, ticket, form, closed=None, status=200, remote_form=None, rating_form=None
+    ):
         events = _timeline_for_customer(ticket)
         seen = seen_token_of_page(ticket=ticket, events=events, staff=False)
         changes = None
@@ -302,6 +306,7 @@ class TicketDetailView(CustomerRequiredMixin, View):
                 "closed": closed,
                 "changes": changes,
                 **_remote_access_context(remote_access=remote_access, form=remote_form),
+                **_rating_context(ticket=ticket, form=rating_form),
             },
             status=status,
         )
@@ -351,6 +356,23 @@ class TicketCloseView(TicketDetailView):
                 request, _("Ticket #%(number)s is closed.") % {"number": ticket.number}
             )
         return redirect("tickets:detail", number=ticket.number)
+
+
+def _rating_context(*, ticket, form=None) -> dict:
+    """ "How did we do?" on a closed ticket's page: the answer given, and the form while open."""
+    if ticket.is_open:
+        return {}
+    rating = rating_get(ticket=ticket)
+    if not rating_is_open(ticket=ticket):
+        return {"rating": rating}
+    if form is None:
+        initial = {"score": rating.score, "comment": rating.comment} if rating else {}
+        form = TicketRatingForm(initial=initial)
+    return {
+        "rating": rating,
+        "rating_form": form,
+        "rating_open_until": rating_open_until(ticket=ticket),
+    }
 
 
 def _remote_access_context(*, remote_access, form=None) -> dict:

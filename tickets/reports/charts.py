@@ -12,6 +12,7 @@ from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.dates import day_month_short
 from tickets.reports.selectors import PALETTE, DashboardFigures
@@ -147,6 +148,108 @@ def svg_bar_chart(
     return _svg(width, height, label, mark_safe("".join(parts)))  # noqa: S308
 
 
+def svg_share_weekly_chart(*, figures: DashboardFigures) -> SafeString:
+    """Draw the weekly share of good answers as columns against 100 %; a week without answers
+    has no column."""
+    width, height, left, bottom, top = 640, 220, 40, 30, 10
+    plot_w, plot_h = width - left - 10, height - top - bottom
+    row = figures.satisfaction
+    slot = plot_w / max(len(figures.weeks), 1)
+    parts = []
+    for tick in range(5):
+        y = top + plot_h - plot_h * tick / 4
+        parts.append(
+            format_html(
+                '<line x1="{}" x2="{}" y1="{y}" y2="{y}" stroke="#dde3ea"/>'
+                '<text x="{}" y="{}" text-anchor="end" fill="#5f6b7a">{}</text>',
+                left,
+                width - 10,
+                left - 4,
+                f"{y + 4:.1f}",
+                f"{25 * tick}%",
+                y=f"{y:.1f}",
+            )
+        )
+    shares = row.weekly_share if row else [None] * len(figures.weeks)
+    totals = row.weekly_total if row else [0] * len(figures.weeks)
+    for index, week in enumerate(figures.weeks):
+        x = left + slot * index + slot * 0.15
+        share = shares[index]
+        if share is not None:
+            bar = plot_h * share / 100
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+                    f"{x:.1f}",
+                    f"{top + plot_h - bar:.1f}",
+                    f"{slot * 0.7:.1f}",
+                    f"{bar:.1f}",
+                    PALETTE[2],
+                    ngettext(
+                        "%(week)s: %(share)s %% good, over %(n)s answer",
+                        "%(week)s: %(share)s %% good, over %(n)s answers",
+                        totals[index],
+                    )
+                    % {"week": day_month_short(week), "share": _tick(share), "n": totals[index]},
+                )
+            )
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="middle" fill="#5f6b7a">{}</text>',
+                f"{x + slot * 0.35:.1f}",
+                height - bottom + 14,
+                day_month_short(week),
+            )
+        )
+    return _svg(
+        width,
+        height,
+        _("Share of good answers to “How did we do?”, per week"),
+        mark_safe("".join(parts)),  # noqa: S308 - every part was built by format_html
+    )
+
+
+def svg_sparkline(*, shares: list[float | None], label: str) -> SafeString:
+    """Draw a row's weekly shares of good answers as tiny columns, for a table cell."""
+    width, height = 4 + 8 * len(shares), 24
+    parts = [format_html('<line x1="0" x2="{}" y1="23.5" y2="23.5" stroke="#dde3ea"/>', width)]
+    for index, share in enumerate(shares):
+        if share is None:
+            continue
+        bar = max(1.0, 22 * share / 100)
+        parts.append(
+            format_html(
+                '<rect x="{}" y="{}" width="6" height="{}" fill="{}"/>',
+                2 + 8 * index,
+                f"{23 - bar:.1f}",
+                f"{bar:.1f}",
+                PALETTE[2],
+            )
+        )
+    return format_html(
+        '<svg class="sparkline" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        'aria-label="{label}" xmlns="http://www.w3.org/2000/svg"><title>{label}</title>{body}'
+        "</svg>",
+        w=width,
+        h=height,
+        label=label,
+        body=mark_safe("".join(parts)),  # noqa: S308 - every part was built by format_html
+    )
+
+
+def satisfaction_table_rows(*, rows, weeks) -> list[tuple]:
+    """Each row with its sparkline, described in words for screen readers."""
+    found = []
+    for row in rows:
+        described = "; ".join(
+            f"{day_month_short(week)}: {_tick(share)} %"
+            for week, share in zip(weeks, row.weekly_share, strict=True)
+            if share is not None
+        )
+        found.append((row, svg_sparkline(shares=row.weekly_share, label=described)))
+    return found
+
+
 def dashboard_charts(*, figures: DashboardFigures) -> dict[str, SafeString]:
     """Return the dashboard's SVG charts, keyed by section."""
     return {
@@ -172,6 +275,19 @@ def dashboard_charts(*, figures: DashboardFigures) -> dict[str, SafeString]:
         "targets_operators": svg_bar_chart(
             items=[(row.name, row.share, PALETTE[2]) for row in figures.targets_operators],
             label=_("Share of tickets within their service targets, per operator"),
+            unit=" %",
+            scale=100,
+        ),
+        "satisfaction": svg_share_weekly_chart(figures=figures),
+        "satisfaction_products": svg_bar_chart(
+            items=[(row.name, row.share, PALETTE[2]) for row in figures.satisfaction_products],
+            label=_("Share of good answers to “How did we do?”, per product"),
+            unit=" %",
+            scale=100,
+        ),
+        "satisfaction_operators": svg_bar_chart(
+            items=[(row.name, row.share, PALETTE[2]) for row in figures.satisfaction_operators],
+            label=_("Share of good answers to “How did we do?”, per operator"),
             unit=" %",
             scale=100,
         ),
@@ -227,6 +343,24 @@ def dashboard_csv(*, figures: DashboardFigures) -> str:
             rows.append((section, target_row.name, "", "tickets", target_row.total))
             rows.append((section, target_row.name, "", "within_target", target_row.within))
             rows.append((section, target_row.name, "", "within_target_percent", target_row.share))
+    satisfaction = [("satisfaction", [figures.satisfaction] if figures.satisfaction else [])]
+    satisfaction += [
+        ("satisfaction_products", figures.satisfaction_products),
+        ("satisfaction_operators", figures.satisfaction_operators),
+    ]
+    for section, satisfaction_rows in satisfaction:
+        for row in satisfaction_rows:
+            for week, total, good in zip(
+                figures.weeks, row.weekly_total, row.weekly_good, strict=True
+            ):
+                if total:
+                    rows.append((section, row.name, week.isoformat(), "answers", total))
+                    rows.append((section, row.name, week.isoformat(), "good", good))
+            rows.append((section, row.name, "", "answers", row.total))
+            rows.append((section, row.name, "", "good", row.good))
+            rows.append((section, row.name, "", "neutral", row.neutral))
+            rows.append((section, row.name, "", "bad", row.bad))
+            rows.append((section, row.name, "", "good_percent", row.share))
     for name, replies in figures.canned_answers:
         rows.append(("canned_answers", name, "", "replies", replies))
     for row in rows:

@@ -7,6 +7,7 @@ responses), so the page costs the same with a thousand tickets or a million.
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from products.models import Product
 from schedule.selectors import service_time_between
-from tickets.models import CannedAnswerUse, Ticket
+from tickets.models import CannedAnswerUse, Ticket, TicketRating
 
 PALETTE = ["#1f5fa8", "#e07b00", "#2e8540", "#b3261e", "#6b4fbb", "#00838f", "#8d6e00", "#5f6b7a"]
 
@@ -54,6 +55,49 @@ class TargetRow:
         return round(100 * self.within / self.total, 1) if self.total else 0.0
 
 
+@dataclass
+class SatisfactionRow:
+    """The answers to "How did we do?" about one product's or one operator's tickets (or all),
+    per week of the dashboard's window: how many, and how many said good."""
+
+    name: str
+    weekly_total: list[int]
+    weekly_good: list[int]
+    neutral: int = 0
+    bad: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.weekly_total)
+
+    @property
+    def good(self) -> int:
+        return sum(self.weekly_good)
+
+    @property
+    def share(self) -> float:
+        """The share of good answers, in percent."""
+        return round(100 * self.good / self.total, 1) if self.total else 0.0
+
+    @property
+    def weekly_share(self) -> list[float | None]:
+        return [
+            round(100 * good / total, 1) if total else None
+            for good, total in zip(self.weekly_good, self.weekly_total, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class RatingComment:
+    ticket_id: int
+    number: int
+    product: str
+    operator: str
+    score_label: str
+    comment: str
+    changed_at: datetime
+
+
 @dataclass(frozen=True)
 class DashboardFigures:
     at: datetime
@@ -73,6 +117,12 @@ class DashboardFigures:
     # Share of the tickets received in the response window that kept their service targets.
     targets_products: list[TargetRow] = field(default_factory=list)
     targets_operators: list[TargetRow] = field(default_factory=list)
+    # "How did we do?" over the weeks: all answers, per product, per operator (by name: only
+    # managers see this page), and the latest comments.
+    satisfaction: SatisfactionRow | None = None
+    satisfaction_products: list[SatisfactionRow] = field(default_factory=list)
+    satisfaction_operators: list[SatisfactionRow] = field(default_factory=list)
+    satisfaction_comments: list[RatingComment] = field(default_factory=list)
 
     @property
     def weekly_totals(self) -> list[int]:
@@ -97,6 +147,113 @@ def _week_start(day: date) -> date:
 
 
 # Service-hour buckets of the response-time histogram: (upper bound in hours, label).
+# The latest comments the dashboard shows.
+SATISFACTION_COMMENTS = 10
+
+
+def _person(first: str | None, last: str | None, username: str | None) -> str:
+    return " ".join(filter(None, [first, last])) or username or ""
+
+
+def _satisfaction(*, since: datetime, at: datetime, weeks: list[date], zone: ZoneInfo):
+    """The answers given in the window, per week, product and operator, in one grouped query."""
+    index = {week: n for n, week in enumerate(weeks)}
+    overall = SatisfactionRow(name="", weekly_total=[0] * len(weeks), weekly_good=[0] * len(weeks))
+    products: dict[int, SatisfactionRow] = {}
+    operators: dict[int, SatisfactionRow] = {}
+    for row in (
+        TicketRating.objects.filter(rated_at__gte=since, rated_at__lte=at)
+        .annotate(week=TruncWeek("rated_at", tzinfo=zone))
+        .values(
+            "week",
+            "score",
+            "ticket__product_id",
+            "ticket__product__name",
+            "ticket__assigned_to_id",
+            "ticket__assigned_to__username",
+            "ticket__assigned_to__first_name",
+            "ticket__assigned_to__last_name",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        week = row["week"]
+        week = week.date() if isinstance(week, datetime) else week
+        slot = index.get(week)
+        if slot is None:
+            continue
+        product = products.setdefault(
+            row["ticket__product_id"],
+            SatisfactionRow(
+                name=row["ticket__product__name"],
+                weekly_total=[0] * len(weeks),
+                weekly_good=[0] * len(weeks),
+            ),
+        )
+        targets = [overall, product]
+        operator_id = row["ticket__assigned_to_id"]
+        if operator_id is not None:
+            operator = operators.setdefault(
+                operator_id,
+                SatisfactionRow(
+                    name=_person(
+                        row["ticket__assigned_to__first_name"],
+                        row["ticket__assigned_to__last_name"],
+                        row["ticket__assigned_to__username"],
+                    ),
+                    weekly_total=[0] * len(weeks),
+                    weekly_good=[0] * len(weeks),
+                ),
+            )
+            targets.append(operator)
+        for target in targets:
+            target.weekly_total[slot] += row["n"]
+            if row["score"] == TicketRating.Score.GOOD:
+                target.weekly_good[slot] += row["n"]
+            elif row["score"] == TicketRating.Score.NEUTRAL:
+                target.neutral += row["n"]
+            else:
+                target.bad += row["n"]
+    by_name = attrgetter("name")
+    return overall, sorted(products.values(), key=by_name), sorted(operators.values(), key=by_name)
+
+
+def _satisfaction_comments(*, since: datetime, at: datetime) -> list[RatingComment]:
+    """The latest comments of the window, with the ticket's product and operator."""
+    labels = dict(TicketRating.Score.choices)
+    return [
+        RatingComment(
+            ticket_id=rating.ticket_id,
+            number=rating.ticket.number,
+            product=rating.ticket.product.name,
+            operator=_person(
+                rating.ticket.assigned_to.first_name,
+                rating.ticket.assigned_to.last_name,
+                rating.ticket.assigned_to.username,
+            )
+            if rating.ticket.assigned_to
+            else "",
+            score_label=str(labels[rating.score]),
+            comment=rating.comment,
+            changed_at=rating.changed_at,
+        )
+        for rating in TicketRating.objects.filter(rated_at__gte=since, rated_at__lte=at)
+        .exclude(comment="")
+        .select_related("ticket__product", "ticket__assigned_to")
+        .only(
+            "score",
+            "comment",
+            "changed_at",
+            "ticket__number",
+            "ticket__product__name",
+            "ticket__assigned_to__username",
+            "ticket__assigned_to__first_name",
+            "ticket__assigned_to__last_name",
+        )
+        .order_by("-changed_at")[:SATISFACTION_COMMENTS]
+    ]
+
+
 RESPONSE_BUCKETS = [(1, "< 1 h"), (2, "1-2 h"), (4, "2-4 h"), (8, "4-8 h"), (16, "8-16 h")]
 
 
@@ -107,7 +264,7 @@ def dashboard_figures(
     response_days: int | None = None,
     response_sample: int | None = None,
 ) -> DashboardFigures:
-    """Return the dashboard's figures in eight grouped queries, whatever the table size."""
+    """Return the dashboard's figures in ten grouped queries, whatever the table size."""
     at = at or timezone.now()
     weeks = weeks or settings.DASHBOARD_WEEKS
     response_days = response_days or settings.DASHBOARD_RESPONSE_DAYS
@@ -237,6 +394,12 @@ def dashboard_figures(
         .order_by("-replies", "answer__name")
     ]
 
+    # 7-8. "How did we do?": the answers of the weeks shown, and the latest comments.
+    satisfaction, satisfaction_products, satisfaction_operators = _satisfaction(
+        since=since, at=at, weeks=week_list, zone=zone
+    )
+    satisfaction_comments = _satisfaction_comments(since=since, at=at)
+
     return DashboardFigures(
         at=at,
         queue_length=queue["length"],
@@ -253,4 +416,8 @@ def dashboard_figures(
         canned_answers=canned_answers,
         targets_products=targets_products,
         targets_operators=targets_operators,
+        satisfaction=satisfaction,
+        satisfaction_products=satisfaction_products,
+        satisfaction_operators=satisfaction_operators,
+        satisfaction_comments=satisfaction_comments,
     )

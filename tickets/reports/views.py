@@ -12,7 +12,12 @@ from django.views.decorators.cache import never_cache
 
 from core.formats import duration_display
 from tickets.models import Ticket
-from tickets.reports.charts import dashboard_charts, dashboard_csv, legend_html
+from tickets.reports.charts import (
+    dashboard_charts,
+    dashboard_csv,
+    legend_html,
+    satisfaction_table_rows,
+)
 from tickets.reports.selectors import dashboard_figures
 
 PERMISSION = "tickets.view_dashboard"
@@ -39,6 +44,17 @@ class DashboardView(View):
             "target_sections": [
                 (figures.targets_products, charts["targets_products"], _("Product")),
                 (figures.targets_operators, charts["targets_operators"], _("Operator")),
+            ],
+            "satisfaction_sections": [
+                (
+                    satisfaction_table_rows(rows=rows, weeks=figures.weeks),
+                    charts[key],
+                    heading,
+                )
+                for rows, key, heading in (
+                    (figures.satisfaction_products, "satisfaction_products", _("Product")),
+                    (figures.satisfaction_operators, "satisfaction_operators", _("Operator")),
+                )
             ],
             "legend": legend_html(figures=figures),
             "weekly_rows": list(zip(figures.weeks, figures.weekly_totals, strict=True)),
