@@ -1,10 +1,13 @@
 """Service-target warnings on the production path: a real worker's beat finds a ticket about to
 miss its target in PostgreSQL and the warning leaves through Redis and a real SMTP server."""
 
+from datetime import time
 from decimal import Decimal
 
 import pytest
 
+from schedule.models import ServiceHours
+from schedule.services import calendar_cache_invalidate, service_hours_save
 from tests.notifications.live import wait_until
 from tests.notifications.test_live import submit
 from tickets import services as tickets_services
@@ -24,6 +27,14 @@ def test_the_beat_warns_the_operator_once_before_a_target_is_missed(
 ):
     publish_to(machine_redis)
     operator = world["operator"]
+    # A transactional test's flush empties the service hours the data migration wrote: without
+    # hours no service time passes and nothing falls due. Open every day, all day.
+    ServiceHours.objects.all().delete()
+    for weekday in range(7):
+        service_hours_save(
+            hours=ServiceHours(weekday=weekday, opens_at=time(0, 0), closes_at=time(23, 59))
+        )
+    calendar_cache_invalidate()
     # A quarter of a service hour: whatever the hour the test runs at, the target falls due
     # within the next hour of service time, which is when operators are warned.
     ServiceTarget.objects.create(
