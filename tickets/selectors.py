@@ -1,6 +1,12 @@
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Case, F, FloatField, Prefetch, Q, QuerySet, Value, When
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from customers.models import Customer, Unit
 from tickets.models import Attachment, Ticket, TicketEvent
@@ -98,3 +104,209 @@ def ticket_open_list_by_unit(*, units: Sequence[Unit]) -> dict[int, list[Ticket]
     for ticket in tickets:
         by_unit.setdefault(ticket.unit_id, []).append(ticket)
     return by_unit
+
+
+# Staff's full-text search ------------------------------------------------------------------------
+
+SEARCH_PAGE_SIZE = 25
+# Longest query taken; a code shorter than three characters has no trigram to look up.
+SEARCH_MAX_CHARS = 200
+CODE_MIN_CHARS = 3
+# Private-use characters mark highlights inside PostgreSQL's text: they are stripped from the
+# stored text first, then the whole snippet is escaped and only they become <mark>.
+MARK_START, MARK_STOP = "\ue000", "\ue001"
+SEARCH_ROW_FIELDS = (
+    "number",
+    "received_at",
+    "status",
+    "language",
+    "serial_number",
+    "subject",
+    "description",
+    "customer__code",
+    "product__name",
+    "assigned_to__username",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
+)
+
+
+@dataclass
+class TicketSearchPage:
+    """One page of search results, best first, and whether there are pages around it."""
+
+    tickets: list[Ticket]
+    number: int
+    has_next: bool
+    full_text: bool
+    query: str = ""
+    words: list[str] = field(default_factory=list)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _search_code(query: str) -> str:
+    """The query as a part of a code (serial, customer, ECU, vehicle), or "" if it cannot be one."""
+    code = query.strip().lstrip("#").upper()
+    if len(code) < CODE_MIN_CHARS or any(ch.isspace() for ch in code):
+        return ""
+    return code
+
+
+def _mark(text: str, words: Sequence[str]) -> SafeString:
+    """Escape `text`, wrapping each case-insensitive occurrence of one of `words` in <mark>."""
+    words = [w for w in words if w]
+    if not words:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    parts, last = [], 0
+    for match in pattern.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        parts.append(f"<mark>{escape(match.group())}</mark>")
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
+
+
+def _marked(text: str) -> SafeString:
+    """Escape PostgreSQL's headline, turning its (balanced) private-use markers into <mark>."""
+    html = str(escape(text))
+    return mark_safe(  # noqa: S308 - escaped first; the markers are not HTML
+        html.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
+    )
+
+
+def ticket_search(
+    *, query: str, page: int = 1, per_page: int = SEARCH_PAGE_SIZE
+) -> TicketSearchPage:
+    """Return a page of the tickets matching staff's words, best first, closed ones included.
+
+    PostgreSQL: the words in Italian or English (websearch syntax: "quoted phrase", -excluded,
+    or) against TicketSearch.document, and the query as part of a code through the trigram
+    index; ranked by ts_rank (a code found ranks first), ties newest first. One query for the
+    page (one row past it tells whether a next page exists: nothing is counted) and one for the
+    highlighted snippets of the page's rows only.
+    SQLite (the embedded default): every word must be a substring of the subject, description,
+    error message, vehicle, ECU, serial number or customer code; newest first; messages and file
+    names are not searched.
+    """
+    query = " ".join(query.split())[:SEARCH_MAX_CHARS]
+    page = max(page, 1)
+    full_text = connection.vendor == "postgresql"
+    result = TicketSearchPage(
+        tickets=[], number=page, has_next=False, full_text=full_text, query=query
+    )
+    if not query:
+        return result
+    offset = (page - 1) * per_page
+    tickets = Ticket.objects.select_related("customer", "product", "assigned_to").only(
+        *SEARCH_ROW_FIELDS
+    )
+    code = _search_code(query)
+    if full_text:
+        # Only excluded words ("-flash") would match nearly every ticket: not a search.
+        positive = any(not w.startswith("-") and w.lower() != "or" for w in query.split())
+        words = SearchQuery(query, config="italian", search_type="websearch") | SearchQuery(
+            query, config="english", search_type="websearch"
+        )
+        condition = Q(search__document=words) if positive else Q(pk__in=[])
+        rank = SearchRank(F("search__document"), words)
+        if code:
+            # Both conditions are on TicketSearch: PostgreSQL ORs its two GIN indexes.
+            condition |= Q(search__codes__contains=code)
+            rank = rank + Case(
+                When(search__codes__contains=code, then=Value(1.0)),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+        tickets = (
+            tickets.filter(condition).annotate(rank=rank).order_by("-rank", "-received_at", "-pk")
+        )
+    else:
+        result.words = query.split()[:5]
+        for word in result.words:
+            tickets = tickets.filter(
+                Q(subject__icontains=word)
+                | Q(description__icontains=word)
+                | Q(error_message__icontains=word)
+                | Q(vehicle_description__icontains=word)
+                | Q(vehicle_identification__icontains=word)
+                | Q(ecu_description__icontains=word)
+                | Q(ecu_identification__icontains=word)
+                | Q(serial_number__icontains=word)
+                | Q(customer__code__icontains=word)
+            )
+        tickets = tickets.order_by("-received_at", "-pk")
+    rows = list(tickets[offset : offset + per_page + 1])
+    result.has_next = len(rows) > per_page
+    result.tickets = rows[:per_page]
+    if full_text:
+        _headlines_set(result.tickets, query=query, code=code)
+    else:
+        for ticket in result.tickets:
+            ticket.subject_html = _mark(ticket.subject, result.words)
+            ticket.snippet_html = _mark(ticket.description[:300], result.words)
+            ticket.serial_html = _mark(ticket.serial_number, result.words)
+            ticket.customer_code_html = _mark(ticket.customer.code, result.words)
+    return result
+
+
+# The snippet: the problem as described, the vehicle and ECU, the latest messages and the files'
+# names, each cut short: ts_headline reads the whole text it is given, on the shown page only.
+HEADLINE_SQL = """
+WITH q AS (
+  SELECT websearch_to_tsquery('pg_catalog.italian'::regconfig, %(query)s)
+      || websearch_to_tsquery('pg_catalog.english'::regconfig, %(query)s) AS query
+)
+SELECT t.id,
+  ts_headline(cfg.config, translate(t.subject, %(marks)s, ''), q.query, %(subject_options)s),
+  ts_headline(cfg.config, translate(concat_ws(' … ',
+      left(t.description, 3000), left(t.error_message, 1000),
+      t.vehicle_description, t.ecu_description,
+      (SELECT string_agg(left(m.body, 1000), ' … ')
+         FROM (SELECT e.body FROM tickets_ticketevent e
+               WHERE e.ticket_id = t.id AND e.body <> ''
+               ORDER BY e.created_at DESC, e.id DESC LIMIT 10) m),
+      (SELECT string_agg(a.original_name, ' ')
+         FROM (SELECT original_name FROM tickets_attachment
+               WHERE ticket_id = t.id ORDER BY id LIMIT 20) a)
+    ), %(marks)s, ''), q.query, %(snippet_options)s)
+FROM tickets_ticket t
+CROSS JOIN q
+CROSS JOIN LATERAL (
+  SELECT (CASE WHEN t.language = 'it' THEN 'pg_catalog.italian'
+               ELSE 'pg_catalog.english' END)::regconfig AS config
+) cfg
+WHERE t.id = ANY(%(ids)s)
+"""
+HEADLINE_MARKS = f"StartSel={MARK_START}, StopSel={MARK_STOP}"
+
+
+def _headlines_set(tickets: Sequence[Ticket], *, query: str, code: str) -> None:
+    """Set subject_html and snippet_html (highlighted, escaped) on a page of found tickets."""
+    if not tickets:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            HEADLINE_SQL,
+            {
+                "query": query,
+                "marks": MARK_START + MARK_STOP,
+                "ids": [t.pk for t in tickets],
+                "subject_options": f"HighlightAll=true, {HEADLINE_MARKS}",
+                "snippet_options": (
+                    "MaxFragments=2, MaxWords=24, MinWords=8, "
+                    f'FragmentDelimiter=" … ", {HEADLINE_MARKS}'
+                ),
+            },
+        )
+        headlines = {pk: (subject, snippet) for pk, subject, snippet in cursor.fetchall()}
+    words = [code] if code else []
+    for ticket in tickets:
+        subject, snippet = headlines.get(ticket.pk, (ticket.subject, ""))
+        ticket.subject_html = _marked(subject)
+        ticket.snippet_html = _marked(snippet)
+        ticket.serial_html = _mark(ticket.serial_number, words)
+        ticket.customer_code_html = _mark(ticket.customer.code, words)
