@@ -4,10 +4,12 @@ The tests marked postgres exercise the production path (the TicketSearch row kep
 triggers of migration 0014, pg_trgm); the others hold on the embedded SQLite default as well.
 """
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -22,6 +24,7 @@ from tests.tickets.factories import TicketFactory
 from tests.tickets.inbound_mail import reply
 from tickets import services as tickets_services
 from tickets.inbound.services import inbound_mail_receive
+from tickets.models import TicketSearch
 from tickets.selectors import SEARCH_PAGE_SIZE
 from tickets.uploads import clean_upload
 
@@ -347,3 +350,17 @@ def test_sqlite_fallback_searches_substrings_and_escapes(operator_client, operat
     assert "Simple search of this installation" in page
     # Messages are not searched by the fallback (documented in the README).
     assert found(search(operator_client, "cruscotto")) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("require_postgres")
+def test_the_rebuild_command_indexes_tickets_written_without_their_search_row(operator_client):
+    wanted = ticket(subject="Centralina muta")
+    TicketSearch.objects.all().delete()  # as tickets stored before migration 0014
+    assert found(search(operator_client, "centralina")) == []
+
+    out = io.StringIO()
+    call_command("ticket_search_rebuild", "--batch-size", "1", stdout=out)
+
+    assert "1 tickets indexed" in out.getvalue()
+    assert found(search(operator_client, "centralina")) == [wanted.number]
