@@ -2,9 +2,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, F, FloatField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -112,6 +111,9 @@ SEARCH_PAGE_SIZE = 25
 # Longest query taken; a code shorter than three characters has no trigram to look up.
 SEARCH_MAX_CHARS = 200
 CODE_MIN_CHARS = 3
+# Matches ranked at most, the most recent first: a word found in half of a million tickets would
+# otherwise rank them all on every page (seconds). Past it, the page says so: add a word.
+SEARCH_WINDOW = 2_000
 # Private-use characters mark highlights inside PostgreSQL's text: they are stripped from the
 # stored text first, then the whole snippet is escaped and only they become <mark>.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
@@ -141,6 +143,9 @@ class TicketSearchPage:
     full_text: bool
     query: str = ""
     words: list[str] = field(default_factory=list)
+    # More tickets matched than SEARCH_WINDOW: only the most recent of them were ranked.
+    capped: bool = False
+    window: int = 0
 
     @property
     def has_previous(self) -> bool:
@@ -185,9 +190,9 @@ def ticket_search(
 
     PostgreSQL: the words in Italian or English (websearch syntax: "quoted phrase", -excluded,
     or) against TicketSearch.document, and the query as part of a code through the trigram
-    index; ranked by ts_rank (a code found ranks first), ties newest first. One query for the
-    page (one row past it tells whether a next page exists: nothing is counted) and one for the
-    highlighted snippets of the page's rows only.
+    index; the SEARCH_WINDOW most recent matches ranked by ts_rank (a code found ranks first),
+    ties newest first. Three queries: the page's ids (one row past it tells whether a next page
+    exists: nothing is counted), their rows, and the highlighted snippets of those rows only.
     SQLite (the embedded default): every word must be a substring of the subject, description,
     error message, vehicle, ECU, serial number or customer code; newest first; messages and file
     names are not searched.
@@ -196,7 +201,12 @@ def ticket_search(
     page = max(page, 1)
     full_text = connection.vendor == "postgresql"
     result = TicketSearchPage(
-        tickets=[], number=page, has_next=False, full_text=full_text, query=query
+        tickets=[],
+        number=page,
+        has_next=False,
+        full_text=full_text,
+        query=query,
+        window=SEARCH_WINDOW,
     )
     if not query:
         return result
@@ -206,24 +216,11 @@ def ticket_search(
     )
     code = _search_code(query)
     if full_text:
-        # Only excluded words ("-flash") would match nearly every ticket: not a search.
-        positive = any(not w.startswith("-") and w.lower() != "or" for w in query.split())
-        words = SearchQuery(query, config="italian", search_type="websearch") | SearchQuery(
-            query, config="english", search_type="websearch"
+        ids, result.capped = _search_ranked_ids(
+            query=query, code=code, limit=per_page + 1, offset=offset
         )
-        condition = Q(search__document=words) if positive else Q(pk__in=[])
-        rank = SearchRank(F("search__document"), words)
-        if code:
-            # Both conditions are on TicketSearch: PostgreSQL ORs its two GIN indexes.
-            condition |= Q(search__codes__contains=code)
-            rank = rank + Case(
-                When(search__codes__contains=code, then=Value(1.0)),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
-        tickets = (
-            tickets.filter(condition).annotate(rank=rank).order_by("-rank", "-received_at", "-pk")
-        )
+        by_pk = tickets.in_bulk(ids)
+        rows = [by_pk[pk] for pk in ids if pk in by_pk]
     else:
         result.words = query.split()[:5]
         for word in result.words:
@@ -238,8 +235,7 @@ def ticket_search(
                 | Q(serial_number__icontains=word)
                 | Q(customer__code__icontains=word)
             )
-        tickets = tickets.order_by("-received_at", "-pk")
-    rows = list(tickets[offset : offset + per_page + 1])
+        rows = list(tickets.order_by("-received_at", "-pk")[offset : offset + per_page + 1])
     result.has_next = len(rows) > per_page
     result.tickets = rows[:per_page]
     if full_text:
@@ -251,6 +247,58 @@ def ticket_search(
             ticket.serial_html = _mark(ticket.serial_number, result.words)
             ticket.customer_code_html = _mark(ticket.customer.code, result.words)
     return result
+
+
+# The matches are read newest first from TicketSearch (its primary key when a word is common,
+# its GIN indexes when rare: PostgreSQL's estimate chooses), at most SEARCH_WINDOW of them; only
+# those are ranked. The tsquery is written out, not bound from a CTE, so the planner sees it.
+TSQUERY_SQL = (
+    "(websearch_to_tsquery('pg_catalog.italian'::regconfig, %(query)s)"
+    " || websearch_to_tsquery('pg_catalog.english'::regconfig, %(query)s))"
+)
+RANKED_SQL = """
+WITH hits AS (
+  SELECT s.ticket_id, s.document, s.codes
+  FROM tickets_ticketsearch s
+  WHERE {condition}
+  ORDER BY s.ticket_id DESC
+  LIMIT %(window)s
+)
+SELECT h.ticket_id, count(*) OVER () AS matched
+FROM hits h JOIN tickets_ticket t ON t.id = h.ticket_id
+ORDER BY ts_rank(h.document, {tsquery})
+         + CASE WHEN h.codes LIKE %(pattern)s THEN 1.0 ELSE 0.0 END DESC,
+         t.received_at DESC, t.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+def _search_ranked_ids(*, query: str, code: str, limit: int, offset: int) -> tuple[list[int], bool]:
+    """Return the ids of one page of matches, best first, and whether the window was full."""
+    conditions = []
+    # Only excluded words ("-flash") would match nearly every ticket: not a search.
+    if any(not w.startswith("-") and w.lower() != "or" for w in query.split()):
+        conditions.append(f"s.document @@ {TSQUERY_SQL}")
+    if code:
+        # Both conditions are on TicketSearch: PostgreSQL ORs its two GIN indexes.
+        conditions.append("s.codes LIKE %(pattern)s")
+    if not conditions:
+        return [], False
+    escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    sql = RANKED_SQL.format(condition=" OR ".join(conditions), tsquery=TSQUERY_SQL)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "query": query,
+                "pattern": f"%{escaped}%" if code else None,
+                "window": SEARCH_WINDOW,
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+        rows = cursor.fetchall()
+    return [pk for pk, _matched in rows], bool(rows) and rows[0][1] >= SEARCH_WINDOW
 
 
 # The snippet: the problem as described, the vehicle and ECU, the latest messages and the files'

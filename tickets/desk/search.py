@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from tickets.models import Ticket
-from tickets.selectors import ticket_search
+from tickets.selectors import SEARCH_PAGE_SIZE, SEARCH_WINDOW, ticket_search
 
-# A page number past this is no one's reading, only an expensive OFFSET.
-MAX_PAGE = 400
+# Past the last page of the ranked window there is nothing to show.
+MAX_PAGE = SEARCH_WINDOW // SEARCH_PAGE_SIZE + 1
 
 
 def exact_condition(search_term: str) -> Q | None:
