@@ -22,6 +22,7 @@ from tests.core.factories import staff_with_role
 from tests.customers.factories import CustomerFactory, StaffFactory, UnitFactory
 from tests.tickets.factories import TicketFactory
 from tests.tickets.inbound_mail import reply
+from tickets import selectors
 from tickets import services as tickets_services
 from tickets.inbound.services import inbound_mail_receive
 from tickets.models import TicketSearch
@@ -364,3 +365,22 @@ def test_the_rebuild_command_indexes_tickets_written_without_their_search_row(op
 
     assert "1 tickets indexed" in out.getvalue()
     assert found(search(operator_client, "centralina")) == [wanted.number]
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("require_postgres")
+def test_past_the_window_only_the_most_recent_matches_are_ranked_and_the_page_says_so(
+    operator_client, monkeypatch
+):
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 3)
+    best_but_oldest = ticket(days_ago=9, subject="Centralina centralina centralina")
+    recent = [ticket(days_ago=n, description="Centralina muta.") for n in range(3)]
+
+    page = search(operator_client, "centralina").content.decode()
+
+    assert found_in(page) == [t.number for t in recent]
+    assert best_but_oldest.number not in found_in(page)
+    assert "More than 3 tickets match" in page
+
+    ticket(subject="Cruscotto spento")
+    assert "More than" not in search(operator_client, "cruscotto").content.decode()

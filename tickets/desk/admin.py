@@ -55,7 +55,8 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
     list_display_links = ["number"]
     list_filter = [QueueStatusFilter, "product", OperatorFilter]
     list_select_related = QUEUE_RELATED
-    # The real search is get_search_results (exact lookups only); these only show the box.
+    # The real search is get_search_results (exact lookups only; changelist_view sends other
+    # words to the full-text search page); these only show the box.
     search_fields = ["=number", "=customer__code", "=serial_number"]
     search_help_text = _(
         "An exact ticket number, customer code or serial number shows that ticket here; "
