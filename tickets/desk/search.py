@@ -2,7 +2,8 @@
 
 Reached from the queue (words that are no exact number, code or serial land here) or directly at
 admin/tickets/ticket/search/. The reading is tickets.selectors.ticket_search; this page only
-shows it: two queries for the results (the page and its snippets), whatever their number.
+shows it: three queries for the results (their ids, their rows, their snippets) and two for the
+exact check, whatever the number of results.
 """
 
 from urllib.parse import urlencode
