@@ -112,8 +112,10 @@ SEARCH_PAGE_SIZE = 25
 SEARCH_MAX_CHARS = 200
 CODE_MIN_CHARS = 3
 # Matches ranked at most, the most recent first: a word found in half of a million tickets would
-# otherwise rank them all on every page (seconds). Past it, the page says so: add a word.
-SEARCH_WINDOW = 2_000
+# otherwise rank them all on every page (seconds). The cost of a common word is the rows read
+# until the window is full (window / share of tickets matching): 1,000 keeps a two-word search
+# at a million tickets near 30 ms (bench/bench_search.py). Past it, the page says so.
+SEARCH_WINDOW = 1_000
 # Private-use characters mark highlights inside PostgreSQL's text: they are stripped from the
 # stored text first, then the whole snippet is escaped and only they become <mark>.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
@@ -191,8 +193,9 @@ def ticket_search(
     PostgreSQL: the words in Italian or English (websearch syntax: "quoted phrase", -excluded,
     or) against TicketSearch.document, and the query as part of a code through the trigram
     index; the SEARCH_WINDOW most recent matches ranked by ts_rank (a code found ranks first),
-    ties newest first. Three queries: the page's ids (one row past it tells whether a next page
-    exists: nothing is counted), their rows, and the highlighted snippets of those rows only.
+    ties newest first (the later received, that is the higher id). Three queries: the page's
+    ids (one row past it tells whether a next page exists: nothing is counted), their rows, and
+    the highlighted snippets of those rows only.
     SQLite (the embedded default): every word must be a substring of the subject, description,
     error message, vehicle, ECU, serial number or customer code; newest first; messages and file
     names are not searched.
@@ -252,6 +255,8 @@ def ticket_search(
 # The matches are read newest first from TicketSearch (its primary key when a word is common,
 # its GIN indexes when rare: PostgreSQL's estimate chooses), at most SEARCH_WINDOW of them; only
 # those are ranked. The tsquery is written out, not bound from a CTE, so the planner sees it.
+# Newest is the highest ticket id: tickets are stored in the order they are received, and the
+# ticket table is not joined (an index lookup per match would cost a third of the ranking).
 TSQUERY_SQL = (
     "(websearch_to_tsquery('pg_catalog.italian'::regconfig, %(query)s)"
     " || websearch_to_tsquery('pg_catalog.english'::regconfig, %(query)s))"
@@ -265,10 +270,10 @@ WITH hits AS (
   LIMIT %(window)s
 )
 SELECT h.ticket_id, count(*) OVER () AS matched
-FROM hits h JOIN tickets_ticket t ON t.id = h.ticket_id
+FROM hits h
 ORDER BY ts_rank(h.document, {tsquery})
          + CASE WHEN h.codes LIKE %(pattern)s THEN 1.0 ELSE 0.0 END DESC,
-         t.received_at DESC, t.id DESC
+         h.ticket_id DESC
 LIMIT %(limit)s OFFSET %(offset)s
 """
 

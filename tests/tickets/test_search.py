@@ -63,13 +63,14 @@ def ticket(days_ago=0, **fields):
 def test_results_are_ranked_subject_first_then_problem_then_messages_ties_newest_first(
     operator_client, operator
 ):
+    # Stored in the order received, as the portal does.
+    older_twin = ticket(days_ago=5, subject="Immobilizer off")
+    in_subject = ticket(days_ago=3, subject="Immobilizer off")
+    in_description = ticket(days_ago=2, description="The immobilizer refuses the key.")
     in_message = ticket(days_ago=1)
     tickets_services.ticket_reply_staff(
         ticket=in_message, operator=operator, body="Sostituire l'immobilizer e riprovare."
     )
-    in_description = ticket(days_ago=2, description="The immobilizer refuses the key.")
-    in_subject = ticket(days_ago=3, subject="Immobilizer off")
-    older_twin = ticket(days_ago=5, subject="Immobilizer off")
     ticket(subject="Checksum wrong")  # not a match
 
     assert found(search(operator_client, "immobilizer")) == [
@@ -276,7 +277,11 @@ def test_closed_tickets_are_found_too(operator_client):
 
 
 def test_pages_go_next_and_previous_without_counting(operator_client):
-    made = [ticket(days_ago=n, subject=f"Centralina muta {n}") for n in range(SEARCH_PAGE_SIZE + 3)]
+    # Stored oldest first, as received; shown newest first.
+    made = [
+        ticket(days_ago=n, subject=f"Centralina muta {n}")
+        for n in reversed(range(SEARCH_PAGE_SIZE + 3))
+    ][::-1]
 
     with CaptureQueriesContext(connection) as queries:
         first = search(operator_client, "centralina")
@@ -374,7 +379,7 @@ def test_past_the_window_only_the_most_recent_matches_are_ranked_and_the_page_sa
 ):
     monkeypatch.setattr(selectors, "SEARCH_WINDOW", 3)
     best_but_oldest = ticket(days_ago=9, subject="Centralina centralina centralina")
-    recent = [ticket(days_ago=n, description="Centralina muta.") for n in range(3)]
+    recent = [ticket(days_ago=n, description="Centralina muta.") for n in (2, 1, 0)][::-1]
 
     page = search(operator_client, "centralina").content.decode()
 
