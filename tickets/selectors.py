@@ -252,25 +252,32 @@ def ticket_search(
     return result
 
 
-# The matches are read newest first from TicketSearch (its primary key when a word is common,
-# its GIN indexes when rare: PostgreSQL's estimate chooses), at most SEARCH_WINDOW of them; only
-# those are ranked. The tsquery is written out, not bound from a CTE, so the planner sees it.
+# At most SEARCH_WINDOW matches are read, newest first, and only those are ranked.
+# The tsquery is written out, not bound from a CTE, so the planner sees it.
 # Newest is the highest ticket id: tickets are stored in the order they are received, and the
 # ticket table is not joined (an index lookup per match would cost a third of the ranking).
 TSQUERY_SQL = (
     "(websearch_to_tsquery('pg_catalog.italian'::regconfig, %(query)s)"
     " || websearch_to_tsquery('pg_catalog.english'::regconfig, %(query)s))"
 )
+# Words: the most recent matches are read from TicketSearch's primary key backwards when a word
+# is common, from the GIN index when rare (PostgreSQL's estimate chooses). A part of a code: from
+# the trigram index, always (`+ 0` keeps the key's order from tempting the planner: it cannot
+# estimate a LIKE '%…%' and would read a million rows backwards for a serial found twice).
+WORDS_HITS_SQL = """
+  (SELECT s.ticket_id, s.document, s.codes FROM tickets_ticketsearch s
+   WHERE s.document @@ {tsquery} ORDER BY s.ticket_id DESC LIMIT %(window)s)"""
+CODE_HITS_SQL = """
+  (SELECT s.ticket_id, s.document, s.codes FROM tickets_ticketsearch s
+   WHERE s.codes LIKE %(pattern)s ORDER BY s.ticket_id + 0 DESC LIMIT %(window)s)"""
 RANKED_SQL = """
-WITH hits AS (
-  SELECT s.ticket_id, s.document, s.codes
-  FROM tickets_ticketsearch s
-  WHERE {condition}
-  ORDER BY s.ticket_id DESC
-  LIMIT %(window)s
+WITH hits AS ({hits}),
+windowed AS (
+  SELECT DISTINCT ON (ticket_id) ticket_id, document, codes
+  FROM hits ORDER BY ticket_id DESC LIMIT %(window)s
 )
 SELECT h.ticket_id, count(*) OVER () AS matched
-FROM hits h
+FROM windowed h
 ORDER BY ts_rank(h.document, {tsquery})
          + CASE WHEN h.codes LIKE %(pattern)s THEN 1.0 ELSE 0.0 END DESC,
          h.ticket_id DESC
@@ -280,17 +287,16 @@ LIMIT %(limit)s OFFSET %(offset)s
 
 def _search_ranked_ids(*, query: str, code: str, limit: int, offset: int) -> tuple[list[int], bool]:
     """Return the ids of one page of matches, best first, and whether the window was full."""
-    conditions = []
+    hits = []
     # Only excluded words ("-flash") would match nearly every ticket: not a search.
     if any(not w.startswith("-") and w.lower() != "or" for w in query.split()):
-        conditions.append(f"s.document @@ {TSQUERY_SQL}")
+        hits.append(WORDS_HITS_SQL.format(tsquery=TSQUERY_SQL))
     if code:
-        # Both conditions are on TicketSearch: PostgreSQL ORs its two GIN indexes.
-        conditions.append("s.codes LIKE %(pattern)s")
-    if not conditions:
+        hits.append(CODE_HITS_SQL)
+    if not hits:
         return [], False
     escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    sql = RANKED_SQL.format(condition=" OR ".join(conditions), tsquery=TSQUERY_SQL)
+    sql = RANKED_SQL.format(hits=" UNION ALL ".join(hits), tsquery=TSQUERY_SQL)
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
