@@ -116,6 +116,8 @@ CODE_MIN_CHARS = 3
 # until the window is full (window / share of tickets matching): 1,000 keeps a two-word search
 # at a million tickets near 30 ms (bench/bench_search.py). Past it, the page says so.
 SEARCH_WINDOW = 1_000
+# The newest tickets read one by one for words before the index is asked for the older ones.
+SEARCH_RECENT = 50_000
 # Private-use characters mark highlights inside PostgreSQL's text: they are stripped from the
 # stored text first, then the whole snippet is escaped and only they become <mark>.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
@@ -260,13 +262,24 @@ TSQUERY_SQL = (
     "(websearch_to_tsquery('pg_catalog.italian'::regconfig, %(query)s)"
     " || websearch_to_tsquery('pg_catalog.english'::regconfig, %(query)s))"
 )
-# Words: the most recent matches are read from TicketSearch's primary key backwards when a word
-# is common, from the GIN index when rare (PostgreSQL's estimate chooses). A part of a code: from
-# the trigram index, always (`+ 0` keeps the key's order from tempting the planner: it cannot
-# estimate a LIKE '%…%' and would read a million rows backwards for a serial found twice).
+# Words: the most recent SEARCH_RECENT tickets are read backwards along the primary key (a common
+# word fills the window there, in a few milliseconds); only if it does not, the older ones are
+# read from the GIN index (a rare word: few rows). The second part runs only when the first
+# falls short (a LIMIT over UNION ALL stops pulling), and `+ 0` keeps PostgreSQL from planning
+# either on its guess: it cannot estimate a word it has no statistics for, and a wrong guess
+# read a million rows for a word found nowhere. A part of a code: from the trigram index, always.
 WORDS_HITS_SQL = """
-  (SELECT s.ticket_id, s.document, s.codes FROM tickets_ticketsearch s
-   WHERE s.document @@ {tsquery} ORDER BY s.ticket_id DESC LIMIT %(window)s)"""
+  (SELECT * FROM (
+    (SELECT s.ticket_id, s.document, s.codes FROM tickets_ticketsearch s
+     WHERE s.document @@ {tsquery}
+       AND s.ticket_id > (SELECT max(ticket_id) FROM tickets_ticketsearch) - %(recent)s
+     ORDER BY s.ticket_id DESC LIMIT %(window)s)
+    UNION ALL
+    (SELECT s.ticket_id, s.document, s.codes FROM tickets_ticketsearch s
+     WHERE s.document @@ {tsquery}
+       AND s.ticket_id + 0 <= (SELECT max(ticket_id) FROM tickets_ticketsearch) - %(recent)s
+     ORDER BY s.ticket_id + 0 DESC LIMIT %(window)s)
+  ) words LIMIT %(window)s)"""
 CODE_HITS_SQL = """
   (SELECT s.ticket_id, s.document, s.codes FROM tickets_ticketsearch s
    WHERE s.codes LIKE %(pattern)s ORDER BY s.ticket_id + 0 DESC LIMIT %(window)s)"""
@@ -304,6 +317,7 @@ def _search_ranked_ids(*, query: str, code: str, limit: int, offset: int) -> tup
                 "query": query,
                 "pattern": f"%{escaped}%" if code else None,
                 "window": SEARCH_WINDOW,
+                "recent": SEARCH_RECENT,
                 "limit": limit,
                 "offset": offset,
             },

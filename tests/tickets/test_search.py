@@ -25,7 +25,7 @@ from tests.tickets.inbound_mail import reply
 from tickets import selectors
 from tickets import services as tickets_services
 from tickets.inbound.services import inbound_mail_receive
-from tickets.models import TicketSearch
+from tickets.models import Ticket, TicketSearch
 from tickets.selectors import SEARCH_PAGE_SIZE
 from tickets.uploads import clean_upload
 
@@ -389,3 +389,18 @@ def test_past_the_window_only_the_most_recent_matches_are_ranked_and_the_page_sa
 
     ticket(subject="Cruscotto spento")
     assert "More than" not in search(operator_client, "cruscotto").content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("require_postgres")
+def test_older_tickets_past_the_recent_ones_are_found_through_the_index(
+    operator_client, monkeypatch
+):
+    monkeypatch.setattr(selectors, "SEARCH_RECENT", 2)  # only the two newest are read one by one
+    oldest = ticket(days_ago=9, subject="Centralina muta")
+    old = ticket(days_ago=8, description="Centralina muta.")
+    ticket(days_ago=2, subject="Checksum")
+    ticket(days_ago=1, subject="Cruscotto")
+
+    assert found(search(operator_client, "centralina")) == [oldest.number, old.number]
+    assert found(search(operator_client, "cruscotto")) == [Ticket.objects.latest("pk").number]
