@@ -113,10 +113,12 @@ SEARCH_MAX_CHARS = 200
 CODE_MIN_CHARS = 3
 # Matches ranked at most, the most recent first: a word found in half of a million tickets would
 # otherwise rank them all on every page (seconds). The cost of a common word is the rows read
-# until the window is full (window / share of tickets matching): 1,000 keeps a two-word search
-# at a million tickets near 30 ms (bench/bench_search.py). Past it, the page says so.
-SEARCH_WINDOW = 1_000
-# The newest tickets read one by one for words before the index is asked for the older ones.
+# until the window is full (window / share of tickets matching): 500 (20 pages) keeps a two-word
+# search at a million tickets near 25 ms of SQL (bench/bench_search.py; 1,000 took twice as
+# long). Past it, the page says so.
+SEARCH_WINDOW = 500
+# The newest tickets read one by one for words before the index is asked for the older ones:
+# 20,000 sent too many two-word searches to the index (p95 near a second at a million tickets).
 SEARCH_RECENT = 50_000
 # Private-use characters mark highlights inside PostgreSQL's text: they are stripped from the
 # stored text first, then the whole snippet is escaped and only they become <mark>.
