@@ -404,3 +404,13 @@ def test_older_tickets_past_the_recent_ones_are_found_through_the_index(
 
     assert found(search(operator_client, "centralina")) == [oldest.number, old.number]
     assert found(search(operator_client, "cruscotto")) == [Ticket.objects.latest("pk").number]
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("require_postgres")
+def test_wildcards_typed_are_plain_characters_of_a_code(operator_client):
+    ticket(unit=UnitFactory(serial_number="KSX0012345"))
+    literal = ticket(unit=UnitFactory(serial_number="KS_0012345"))
+
+    assert found(search(operator_client, "KS_001")) == [literal.number]
+    assert found(search(operator_client, "KS%001")) == []
