@@ -97,6 +97,7 @@ ADMIN_PAGES = {
     "queue": ("get", LOGIN, LOGIN, 200, 200),
     "queue, closed tickets": ("get", LOGIN, LOGIN, 200, 200),
     "take next": ("post", LOGIN, LOGIN, GO, GO),
+    "ticket search": ("get", LOGIN, LOGIN, 200, 200),
     "take next by GET": ("get", LOGIN, LOGIN, 405, 405),
     "ticket: take": ("post", LOGIN, LOGIN, GO, GO),
     "ticket: reply": ("post", LOGIN, LOGIN, GO, GO),
@@ -374,6 +375,7 @@ def request_for(every_model_row, name):
             {"status": Ticket.Status.CLOSED},
         ),
         "take next": (reverse("admin:tickets_ticket_take_next"), {}),
+        "ticket search": (reverse("admin:tickets_ticket_search") + "?q=centralina", None),
         "take next by GET": (reverse("admin:tickets_ticket_take_next"), None),
         "ticket: presence": (
             reverse("admin:tickets_ticket_presence", args=[ticket.pk]),

@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
@@ -208,6 +209,38 @@ class Ticket(TimeStampedModel):
     @property
     def kind_label(self) -> str:
         return choice_label(self.Kind, self.kind)
+
+
+class TicketSearch(models.Model):
+    """What staff's full-text search reads for one ticket (tickets.selectors.ticket_search).
+
+    A table of its own, not columns of Ticket: the queue reads the ticket table on every page and
+    keeps it narrow, and a reply rewrites this row without a second copy of the ticket. PostgreSQL
+    keeps both columns current with the triggers of migration 0014 (a ticket's text, each message
+    and each attached file's name, whatever path wrote them); on SQLite the table stays empty and
+    the search falls back to plain substring matching.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="search",
+    )
+    # Italian and English vectors concatenated, weighted: subject A, the problem (description,
+    # error message, operations, vehicle, ECU) B, messages C, file names D. GIN-indexed.
+    document = SearchVectorField(_("search document"), null=True)
+    # Serial number, customer code, vehicle and ECU identifications, upper case: the trigram
+    # (pg_trgm) GIN index finds a part of any of them ("KS0012", "0012").
+    codes = models.TextField(_("codes"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("ticket search document")
+        verbose_name_plural = _("ticket search documents")
+
+    def __str__(self):
+        return f"#{self.ticket_id}"
 
 
 class TicketEvent(models.Model):

@@ -1,11 +1,12 @@
 """Writes of the tickets app: open, answer, take, change the status of and close a ticket."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -446,3 +447,31 @@ def ticket_mark_duplicate(
         seen=seen,
         at=at,
     )
+
+
+# Staff's search ---------------------------------------------------------------------------------
+
+
+def ticket_search_rebuild(
+    *, batch_size: int = 5_000, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Rewrite every ticket's search row on PostgreSQL, committing one batch of ids at a time.
+
+    The triggers of migration 0014 keep the rows current; this is the backfill of a big
+    database (the migration leaves it above 200,000 tickets) and the repair after a bulk load
+    made with the triggers disabled. It runs while the site is up: each batch is a short
+    transaction, and a ticket written meanwhile is rewritten by its trigger anyway.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    bounds = Ticket.objects.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        return 0
+    written = 0
+    for first in range(bounds["low"], bounds["high"] + 1, batch_size):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT tickets_search_rebuild(%s, %s)", [first, first + batch_size - 1])
+            written += cursor.fetchone()[0]
+        if progress is not None:
+            progress(written, bounds["high"])
+    return written

@@ -6,10 +6,11 @@ it runs a constant number of queries per page. Every write goes through tickets.
 """
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,7 +22,6 @@ from django.views.decorators.http import require_POST
 from core.admin_pagination import NoCountPaginationMixin
 from core.dates import datetime_short
 from core.formats import duration_display
-from customers.models import Customer
 from schedule.selectors import service_time_between
 from tickets.desk.queue import (
     QUEUE_RELATED,
@@ -31,6 +31,7 @@ from tickets.desk.queue import (
     QueueStatusFilter,
     waiting_annotate,
 )
+from tickets.desk.search import exact_condition, ticket_search_view
 from tickets.desk.ticket_page import TicketPageMixin, staff_name
 from tickets.models import Attachment, Ticket
 from tickets.services import ticket_take_next
@@ -57,9 +58,13 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
     list_display_links = ["number"]
     list_filter = [QueueStatusFilter, DueFilter, "product", OperatorFilter]
     list_select_related = QUEUE_RELATED
-    # The real search is get_search_results (exact lookups only); these only show the box.
+    # The real search is get_search_results (exact lookups only; changelist_view sends other
+    # words to the full-text search page); these only show the box.
     search_fields = ["=number", "=customer__code", "=serial_number"]
-    search_help_text = _("Exact ticket number, customer code or serial number.")
+    search_help_text = _(
+        "An exact ticket number, customer code or serial number shows that ticket here; "
+        "anything else searches the text of every ticket, closed ones included."
+    )
     ordering = ["received_at", "number"]
     # Sorting by anything else would sort a million rows on every page.
     sortable_by = ["number", "received", "waiting", "due"]
@@ -168,17 +173,9 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().lstrip("#").strip().upper()
-        if not term:
+        condition = exact_condition(search_term)
+        if condition is None:
             return queryset, False
-        # Each branch is an equality on an indexed column of the ticket table itself, so
-        # PostgreSQL can OR three index scans instead of joining customers to every ticket.
-        condition = Q(serial_number=term)
-        if term.isdigit() and len(term) < 19:
-            condition |= Q(number=int(term))
-        customer_pk = Customer.objects.filter(code=term).values_list("pk", flat=True).first()
-        if customer_pk is not None:
-            condition |= Q(customer_id=customer_pk)
         return queryset.filter(condition), False
 
     def changelist_view(self, request, extra_context=None):
@@ -187,7 +184,19 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
             "title": gettext("Queue: open tickets, oldest first"),
             "can_take_next": self.has_change_permission(request),
         }
-        return super().changelist_view(request, extra_context=extra_context)
+        response = super().changelist_view(request, extra_context=extra_context)
+        # Words that are no ticket's number, customer code or serial go to the full-text search
+        # (the queue has already run its index-only lookups: no query is added to find out).
+        query = request.GET.get(SEARCH_VAR, "").strip()
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if (
+            query
+            and changelist is not None
+            and changelist.page_num == 1
+            and not changelist.result_count
+        ):
+            return redirect(f"{reverse('admin:tickets_ticket_search')}?{urlencode({'q': query})}")
+        return response
 
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
@@ -276,12 +285,20 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
+                "search/",
+                self.admin_site.admin_view(self.search_view),
+                name="{}_{}_search".format(*info),
+            ),
+            path(
                 "take-next/",
                 self.admin_site.admin_view(self.take_next_view),
                 name="{}_{}_take_next".format(*info),
             ),
             *super().get_urls(),
         ]
+
+    def search_view(self, request):
+        return ticket_search_view(model_admin=self, request=request)
 
     def take_next_view(self, request):
         return require_POST(self._take_next)(request)

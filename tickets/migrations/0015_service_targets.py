@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
         ('core', '0005_roles_operators_read_outbox'),
         ('customers', '0003_login_session'),
         ('products', '0002_seed_supported_products'),
-        ('tickets', '0013_canned_answers'),
+        ('tickets', '0014_ticket_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
