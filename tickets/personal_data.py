@@ -187,7 +187,7 @@ def _erase_customer_data(*, customer: Customer, members: list[User]) -> list[str
     )
     # The TeamViewer credentials are wiped after their short time limit anyway; do it now.
     RemoteAccessRequest.objects.filter(ticket__in=tickets).update(
-        teamviewer_id_token="", password_token=""
+        teamviewer_id_token=None, password_token=None
     )
     Notification.objects.filter(ticket__in=tickets).update(recipient="erased@invalid")
     for export in PersonalDataExport.objects.filter(customer=customer).only("pk", "file"):

@@ -79,7 +79,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _zip_name(ticket_number: int, original: str, taken: set[str]) -> str:
-    safe = get_valid_filename(original.replace("/", "_").replace("\\", "_")) or "file"
+    safe = get_valid_filename(original.replace("/", "_").replace("\\", "_")).lstrip("._") or "file"
     stem, dot, suffix = safe.rpartition(".")
     if not dot:
         stem, suffix = safe, ""
@@ -161,8 +161,10 @@ def _login_records(members: list[User]) -> dict:
             for row in AccessFailureLog.objects.filter(who).order_by("attempt_time")
         ],
         "sessions": [
-            {"expires_at": _iso(row.expire_date)}
-            for row in LoginSession.objects.filter(user__in=members).only("expire_date")
+            {"expires_at": _iso(expire_date)}
+            for expire_date in LoginSession.objects.filter(user__in=members)
+            .order_by("expire_date")
+            .values_list("expire_date", flat=True)
         ],
     }
 
