@@ -16,5 +16,7 @@ class CustomersConfig(AppConfig):
             ("customer", ("add", "change")),
             ("unit", ("add", "change")),
             ("staffmember", ("view", "reset_two_factor")),
+            # Erasure requests (§11): confirmed or refused through the admin's actions.
+            ("erasurerequest", ("view", "change")),
         ),
     }

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession, BaseSessionManager
@@ -202,3 +204,131 @@ class CustomerImport(TimeStampedModel):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+
+
+def personal_data_export_path(instance, filename):
+    # Generated: nobody can guess another workshop's archive from its own.
+    return f"personal-data/{uuid.uuid4().hex}.zip"
+
+
+class PersonalDataExport(TimeStampedModel):
+    """An archive of everything the portal holds about a customer (§11), built by a worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a worker")
+        RUNNING = "running", _("Being prepared")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="personal_data_exports",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    done = models.PositiveIntegerField(_("items done"), default=0)
+    total = models.PositiveIntegerField(_("items in all"), default=0)
+    file = models.FileField(
+        _("file"), upload_to=personal_data_export_path, max_length=200, blank=True
+    )
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("personal data export")
+        verbose_name_plural = _("personal data exports")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One archive in the making per customer at a time.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="personal_data_export_one_running",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                name="personal_data_export_exp_idx",
+                condition=models.Q(status="ready"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.status} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.READY:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+class ErasureRequest(TimeStampedModel):
+    """A customer's request to erase its account (§11), confirmed or refused by a manager."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a manager")
+        CONFIRMED = "confirmed", _("Confirmed: account erased")
+        REFUSED = "refused", _("Refused")
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="erasure_requests",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    refusal_reason = models.TextField(_("reason for the refusal"), blank=True)
+
+    class Meta:
+        verbose_name = _("erasure request")
+        verbose_name_plural = _("erasure requests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status="pending"),
+                name="erasure_request_one_pending",
+                violation_error_message=_("An erasure request is already waiting for a manager."),
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="refused") | ~models.Q(refusal_reason=""),
+                name="erasure_request_refusal_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.status} ({self.created_at:%Y-%m-%d})"

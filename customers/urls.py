@@ -29,7 +29,6 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("profile/", views.ProfileView.as_view(), name="profile"),
-    path("profile/data/", views.PersonalDataView.as_view(), name="personal-data"),
     path("units/", views.UnitListView.as_view(), name="units"),
     path(
         "units/<int:pk>/report-lost/", views.UnitReportLostView.as_view(), name="unit-report-lost"

@@ -103,24 +103,6 @@ class ProfileView(CustomerRequiredMixin, View):
         return render(request, "customers/profile.html", {"form": form}, status=status)
 
 
-class PersonalDataView(CustomerRequiredMixin, View):
-    """Everything the portal holds about the customer (terms, §11)."""
-
-    def get(self, request):
-        customer = self.customer
-        tickets = customer.tickets.order_by("-received_at")
-        return render(
-            request,
-            "customers/personal_data.html",
-            {
-                "customer": customer,
-                "units": unit_list_for_customer(customer=customer),
-                "ticket_count": tickets.count(),
-                "last_login": request.user.last_login,
-            },
-        )
-
-
 class UnitListView(CustomerRequiredMixin, View):
     def get(self, request):
         return self.render(request, UnitRegisterForm())

@@ -11,6 +11,8 @@ skipped, and two tests walk the URL configuration so that a new URL cannot stay 
 Operators and managers are plain staff users in the groups of core.roles, never superusers.
 """
 
+from datetime import timedelta
+
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
@@ -21,11 +23,11 @@ from django.utils import timezone
 
 from core.models import AuditEntry
 from core.roles import MANAGERS, OPERATORS
-from customers.models import Customer, CustomerImport, Unit
+from customers.models import Customer, CustomerImport, ErasureRequest, PersonalDataExport, Unit
 from notifications.models import Notification
 from notifications.satisfaction import rating_token as rating_token_make
 from tests.core.factories import TermsVersionFactory, staff_with_role
-from tests.customers.factories import CustomerFactory
+from tests.customers.factories import PASSWORD, CustomerFactory
 from tests.notifications.factories import NotificationFactory
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 from tests.tickets.factories import TicketFactory
@@ -56,6 +58,8 @@ ADMIN_MODELS = {
     # The audit trail: managers read it (its change page shows the row, nothing to save).
     "core.auditentry": (R, (200, 403, 200, 200, 403)),
     "customers.user": (R, R),
+    # Erasure requests (§11): the managers confirm or refuse them (actions); nobody adds or deletes.
+    "customers.erasurerequest": (R, (200, 403, 200, 200, 403)),
     # Staff and their two-factor state: the managers' to read (and reset, an action).
     "customers.staffmember": (R, (200, 403, 200, 200, 403)),
     "auth.group": (R, R),
@@ -206,6 +210,11 @@ PORTAL_PAGES = {
     "another customer's unit: report lost": ("get", PORTAL, 404, 404, 404),
     "profile": ("get", PORTAL, 200, 404, 404),
     "personal data": ("get", PORTAL, 200, 404, 404),
+    "personal data: prepare the archive": ("post", PORTAL, GO, 404, 404),
+    "personal data: archive progress": ("get", PORTAL, 200, 404, 404),
+    "personal data: download the archive": ("get", PORTAL, 200, 404, 404),
+    "another customer's archive": ("get", PORTAL, 404, 404, 404),
+    "personal data: ask to erase": ("post", PORTAL, GO, 404, 404),
     "terms": ("get", 200, 200, 200, 200),
     "terms, one version": ("get", 200, 200, 200, 200),
     "calendar feed": ("get", 200, 200, 200, 200),
@@ -287,13 +296,27 @@ def every_model_row(db, service_open, _private_media):
         "operator": operator,
         "manager": staff_with_role(MANAGERS, "giulia"),
     }
+    exports = {}
+    for key, owner in (("own", customer), ("other", other_ticket.customer)):
+        (_private_media / f"{key}.zip").write_bytes(b"PK archive")
+        exports[key] = PersonalDataExport.objects.create(
+            customer=owner,
+            requested_by=owner.user,
+            status=PersonalDataExport.Status.READY,
+            file=f"{key}.zip",
+            ready_at=timezone.now(),
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+    suspended = CustomerFactory(is_suspended=True, suspension_reason="Counterfeit tool.")
+    ErasureRequest.objects.create(customer=suspended, requested_by=suspended.user)
     return {
+        "exports": exports,
         "terms": terms,
         "customer": customer,
         "customer_import": CustomerImport.objects.create(
             original_name="export.csv", uploaded_by=users["manager"]
         ),
-        "suspended": CustomerFactory(is_suspended=True, suspension_reason="Counterfeit tool."),
+        "suspended": suspended,
         "ticket": ticket,
         "other_ticket": other_ticket,
         "remote_ticket": remote_ticket,
@@ -536,7 +559,23 @@ def request_for(every_model_row, name):
             None,
         ),
         "profile": (reverse("customers:profile"), None),
-        "personal data": (reverse("customers:personal-data"), None),
+        "personal data": (reverse("tickets:personal-data"), None),
+        "personal data: prepare the archive": (reverse("tickets:personal-data-export"), {}),
+        "personal data: archive progress": (reverse("tickets:personal-data-export-status"), None),
+        "personal data: download the archive": (
+            reverse("tickets:personal-data-download", args=[every_model_row["exports"]["own"].pk]),
+            None,
+        ),
+        "another customer's archive": (
+            reverse(
+                "tickets:personal-data-download", args=[every_model_row["exports"]["other"].pk]
+            ),
+            None,
+        ),
+        "personal data: ask to erase": (
+            reverse("tickets:personal-data-erasure"),
+            {"password": PASSWORD},
+        ),
         "terms": (reverse("core:terms"), None),
         "terms, one version": (
             reverse("core:terms-version", args=[every_model_row["terms"].version]),

@@ -5,6 +5,7 @@ from tickets.attachments import attachments_staged_sweep
 from tickets.inbound import mailbox
 from tickets.inbound.answers import inbound_answer_send  # noqa: F401 - registers the task
 from tickets.models import RemoteAccessRequest
+from tickets.personal_data_archive import personal_data_export_build, personal_data_exports_sweep
 from tickets.remote.services import remote_access_erase, remote_access_expired_ids
 
 
@@ -42,3 +43,15 @@ def inbound_mail_fetch() -> dict:
 def service_targets_check() -> dict:
     """Keep due instants true to the calendar, record missed targets and warn before a miss."""
     return vars(targets.service_targets_check())
+
+
+@shared_task(name="tickets.personal_data_export_build", ignore_result=True)
+def personal_data_export_build_task(export_id: int) -> None:
+    """Build the ZIP of a workshop's personal data the customer asked for."""
+    personal_data_export_build(export_id=export_id)
+
+
+@shared_task(name="tickets.personal_data_exports_sweep", ignore_result=True)
+def personal_data_exports_sweep_task() -> int:
+    """Delete the personal-data archives past PERSONAL_DATA_EXPORT_HOURS."""
+    return personal_data_exports_sweep()

@@ -345,6 +345,14 @@ CELERY_BEAT_SCHEDULE["service-targets-check"] = {
     "task": "tickets.service_targets_check",
     "schedule": SERVICE_TARGET_CHECK_SECONDS,
 }
+# Personal data (§11): a workshop's archive can be downloaded for PERSONAL_DATA_EXPORT_HOURS, then
+# the beat's sweep (every PERSONAL_DATA_EXPORT_SWEEP_SECONDS) deletes it.
+PERSONAL_DATA_EXPORT_HOURS = env.int("PERSONAL_DATA_EXPORT_HOURS", default=48)
+PERSONAL_DATA_EXPORT_SWEEP_SECONDS = env.int("PERSONAL_DATA_EXPORT_SWEEP_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["personal-data-exports-sweep"] = {
+    "task": "tickets.personal_data_exports_sweep",
+    "schedule": PERSONAL_DATA_EXPORT_SWEEP_SECONDS,
+}
 # The managers' dashboard: weeks of arrivals, and the window and sample of first responses.
 DASHBOARD_WEEKS = env.int("DASHBOARD_WEEKS", default=12)
 DASHBOARD_RESPONSE_DAYS = env.int("DASHBOARD_RESPONSE_DAYS", default=90)

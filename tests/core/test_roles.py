@@ -33,6 +33,8 @@ MANAGER_EXTRA = {
     "customers.change_unit",
     "customers.view_staffmember",
     "customers.reset_two_factor",
+    "customers.view_erasurerequest",
+    "customers.change_erasurerequest",
     "products.add_product",
     "products.change_product",
     "core.add_termsversion",

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("service_open")]
 def test_the_account_pages_name_the_country_in_the_readers_language(client, language, expected):
     customer = CustomerFactory(country="IT", language=language)
     client.force_login(customer.user)
-    for url in (reverse("customers:profile"), reverse("customers:personal-data")):
+    for url in (reverse("customers:profile"), reverse("tickets:personal-data")):
         page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
         assert f"<dd>{expected}</dd>" in page, url
         assert "<dd>IT</dd>" not in page

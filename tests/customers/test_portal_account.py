@@ -74,14 +74,14 @@ def test_personal_data_lists_everything_held(customer_client, customer):
     unit = UnitFactory(customer=customer)
     TicketFactory(customer=customer, unit=unit)
     TicketFactory()  # someone else's
-    page = customer_client.get(reverse("customers:personal-data")).content.decode()
+    page = customer_client.get(reverse("tickets:personal-data")).content.decode()
     for value in (customer.code, customer.company, customer.contact_name, customer.user.email):
         assert value in page
     assert unit.serial_number in page
     assert "<dd>1</dd>" in page  # one ticket
 
 
-CUSTOMER_PAGES = ["customers:profile", "customers:units", "customers:personal-data"]
+CUSTOMER_PAGES = ["customers:profile", "customers:units", "tickets:personal-data"]
 
 
 @pytest.mark.parametrize("name", [*CUSTOMER_PAGES, "tickets:list"])

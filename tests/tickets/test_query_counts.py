@@ -88,7 +88,7 @@ PAGES = {
     "units": lambda w: reverse("customers:units"),
     "unit report lost": lambda w: reverse("customers:unit-report-lost", args=[w["unit"].pk]),
     "profile": lambda w: reverse("customers:profile"),
-    "personal data": lambda w: reverse("customers:personal-data"),
+    "personal data": lambda w: reverse("tickets:personal-data"),
     "terms": lambda w: reverse("core:terms"),
     "terms, one version": lambda w: reverse("core:terms-version", args=["1.0"]),
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.portal import files, views
+from tickets.portal import files, personal_data, views
 from tickets.satisfaction import views as satisfaction
 
 app_name = "tickets"
@@ -27,5 +27,28 @@ urlpatterns = [
         "files/<int:pk>/thumbnail/",
         files.AttachmentDownloadView.as_view(thumbnail=True),
         name="attachment-thumbnail",
+    ),
+    # Under /account/ with the other pages of the account (customers.urls), served from here:
+    # the archive and the erasure read and change tickets (tickets.portal.personal_data).
+    path("account/profile/data/", personal_data.PersonalDataView.as_view(), name="personal-data"),
+    path(
+        "account/profile/data/archive/",
+        personal_data.PersonalDataExportRequestView.as_view(),
+        name="personal-data-export",
+    ),
+    path(
+        "account/profile/data/archive/status/",
+        personal_data.PersonalDataExportStatusView.as_view(),
+        name="personal-data-export-status",
+    ),
+    path(
+        "account/profile/data/archive/<int:pk>/",
+        personal_data.PersonalDataExportDownloadView.as_view(),
+        name="personal-data-download",
+    ),
+    path(
+        "account/profile/data/erasure/",
+        personal_data.ErasureRequestView.as_view(),
+        name="personal-data-erasure",
     ),
 ]
