@@ -51,6 +51,16 @@ def _nice_max(value: int) -> int:
     return value
 
 
+def _week_label(*, x: float, y: float, week) -> SafeString:
+    """The date a week starts on, under its column."""
+    return format_html(
+        '<text x="{}" y="{}" text-anchor="middle" fill="#5f6b7a">{}</text>',
+        f"{x:.1f}",
+        y,
+        day_month_short(week),
+    )
+
+
 def svg_weekly_chart(*, figures: DashboardFigures) -> SafeString:
     """Draw arrivals per week as columns stacked by product."""
     width, height, left, bottom, top = 640, 260, 40, 30, 10
@@ -97,14 +107,7 @@ def svg_weekly_chart(*, figures: DashboardFigures) -> SafeString:
                     value,
                 )
             )
-        parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="middle" fill="#5f6b7a">{}</text>',
-                f"{x + slot * 0.35:.1f}",
-                height - bottom + 14,
-                day_month_short(week),
-            )
-        )
+        parts.append(_week_label(x=x + slot * 0.35, y=height - bottom + 14, week=week))
     return _svg(
         width,
         height,
@@ -193,14 +196,7 @@ def svg_share_weekly_chart(*, figures: DashboardFigures) -> SafeString:
                     % {"week": day_month_short(week), "share": _tick(share), "n": totals[index]},
                 )
             )
-        parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="middle" fill="#5f6b7a">{}</text>',
-                f"{x + slot * 0.35:.1f}",
-                height - bottom + 14,
-                day_month_short(week),
-            )
-        )
+        parts.append(_week_label(x=x + slot * 0.35, y=height - bottom + 14, week=week))
     return _svg(
         width,
         height,
