@@ -246,6 +246,12 @@ def satisfaction_table_rows(*, rows, weeks) -> list[tuple]:
     return found
 
 
+def _share_chart(*, rows, label: str) -> SafeString:
+    """Bars of rows' shares (per cent), drawn against 100 %."""
+    items = [(row.name, row.share, PALETTE[2]) for row in rows]
+    return svg_bar_chart(items=items, label=label, unit=" %", scale=100)
+
+
 def dashboard_charts(*, figures: DashboardFigures) -> dict[str, SafeString]:
     """Return the dashboard's SVG charts, keyed by section."""
     return {
@@ -262,30 +268,22 @@ def dashboard_charts(*, figures: DashboardFigures) -> dict[str, SafeString]:
             items=[(row.name, row.open_now, PALETTE[1]) for row in figures.operators],
             label=_("Open tickets per operator"),
         ),
-        "targets_products": svg_bar_chart(
-            items=[(row.name, row.share, PALETTE[2]) for row in figures.targets_products],
+        "targets_products": _share_chart(
+            rows=figures.targets_products,
             label=_("Share of tickets within their service targets, per product"),
-            unit=" %",
-            scale=100,
         ),
-        "targets_operators": svg_bar_chart(
-            items=[(row.name, row.share, PALETTE[2]) for row in figures.targets_operators],
+        "targets_operators": _share_chart(
+            rows=figures.targets_operators,
             label=_("Share of tickets within their service targets, per operator"),
-            unit=" %",
-            scale=100,
         ),
         "satisfaction": svg_share_weekly_chart(figures=figures),
-        "satisfaction_products": svg_bar_chart(
-            items=[(row.name, row.share, PALETTE[2]) for row in figures.satisfaction_products],
+        "satisfaction_products": _share_chart(
+            rows=figures.satisfaction_products,
             label=_("Share of good answers to “How did we do?”, per product"),
-            unit=" %",
-            scale=100,
         ),
-        "satisfaction_operators": svg_bar_chart(
-            items=[(row.name, row.share, PALETTE[2]) for row in figures.satisfaction_operators],
+        "satisfaction_operators": _share_chart(
+            rows=figures.satisfaction_operators,
             label=_("Share of good answers to “How did we do?”, per operator"),
-            unit=" %",
-            scale=100,
         ),
     }
 
