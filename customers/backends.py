@@ -36,7 +36,11 @@ class CodeOrEmailBackend(ModelBackend):
         user = session_user(user_id)
         if user is None:
             user_model = get_user_model()
-            user = user_model._default_manager.select_related("customer").filter(pk=user_id).first()
+            user = (
+                user_model._default_manager.select_related("customer", "membership__customer")
+                .filter(pk=user_id)
+                .first()
+            )
         if user is None or not self.user_can_authenticate(user):
             return None
         return user

@@ -6,7 +6,8 @@ from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, Unit
+from customers.models import Customer, Member, Unit
+from customers.selectors import customer_access
 from products.models import Product
 
 
@@ -44,15 +45,15 @@ class CustomerPasswordResetForm(PasswordResetForm):
         users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
         return (
             user
-            for user in users.select_related("customer")
+            for user in users.select_related("customer", "membership__customer")
             if user.email.casefold() == email.casefold()
             and (user.has_usable_password() or hasattr(user, "customer"))
         )
 
     def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
         """Write the e-mail in the account's language, not in the language of the page."""
-        customer = getattr(context["user"], "customer", None)
-        language = customer.language if customer is not None else translation.get_language()
+        access = customer_access(context["user"])
+        language = access.customer.language if access is not None else translation.get_language()
         with translation.override(language):
             super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
@@ -67,6 +68,68 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = ["contact_name", "phone", "language"]
+
+
+class MemberProfileForm(forms.Form):
+    """A member's own name: the workshop's details are its owner's."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your colleague's e-mail"),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        help_text=_(
+            "They receive a link to choose their password; it works once, for %(days)s days."
+        )
+        % {"days": settings.WORKSHOP_INVITATION_DAYS},
+    )
+    scope = forms.ChoiceField(
+        label=_("Tickets they see"),
+        choices=Member.Scope.choices,
+        initial=Member.Scope.OWN,
+        widget=forms.RadioSelect,
+    )
+
+
+class MemberScopeForm(forms.Form):
+    scope = forms.ChoiceField(
+        label=_("Tickets they see"), choices=Member.Scope.choices, widget=forms.RadioSelect
+    )
+
+
+class InvitationAcceptForm(forms.Form):
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters, neither only digits nor a common password."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned
 
 
 class UnitRegisterForm(forms.Form):

@@ -52,7 +52,7 @@ class StaffMember(User):
 class LoginSessionManager(BaseSessionManager):
     def get_queryset(self):
         # The store reads a row to serve a request: its user and customer come in the same query.
-        return super().get_queryset().select_related("user__customer")
+        return super().get_queryset().select_related("user__customer", "user__membership__customer")
 
 
 class LoginSession(AbstractBaseSession):
@@ -118,6 +118,119 @@ class Customer(TimeStampedModel):
     def country_name(self) -> str:
         """The country's name in the reader's language ("Italia" for IT), not its ISO code."""
         return country_name(self.country)
+
+
+class Member(TimeStampedModel):
+    """A colleague of the workshop's owner, with a log-in of their own on the customer code.
+
+    The owner is the customer code's own user (Customer.user) and sees every ticket; a member
+    sees the tickets they opened, or all the workshop's, as the owner chose (tickets.selectors.
+    ticket_scope). A member removed keeps their row and their user, made inactive: their name
+    stays on the tickets and messages they wrote.
+    """
+
+    class Scope(models.TextChoices):
+        OWN = "own", _("Only the tickets they opened")
+        ALL = "all", _("Every ticket of the workshop")
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="membership",
+    )
+    scope = models.CharField(
+        _("tickets seen"), max_length=3, choices=Scope.choices, default=Scope.OWN
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["customer", "created_at", "pk"]
+        indexes = [models.Index(fields=["customer", "created_at"], name="member_customer_idx")]
+
+    def __str__(self):
+        return self.user.get_full_name() or self.user.email
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+    @property
+    def sees_all(self) -> bool:
+        return self.scope == self.Scope.ALL
+
+
+class Invitation(TimeStampedModel):
+    """The owner's invitation of a colleague: a signed link, valid for a few days, used once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Withdrawn")
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    email = models.EmailField(_("e-mail"))
+    scope = models.CharField(
+        _("tickets seen"), max_length=3, choices=Member.Scope.choices, default=Member.Scope.OWN
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    expires_at = models.DateTimeField(_("expires at"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    member = models.OneToOneField(
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitation",
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One invitation waiting per address and workshop: inviting again sends it anew.
+            models.UniqueConstraint(
+                "customer",
+                Lower("email"),
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending_per_email",
+                violation_error_message=_("This address has already been invited."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email} ({self.get_status_display()})"
 
 
 class Unit(TimeStampedModel):

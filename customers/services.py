@@ -1,21 +1,34 @@
 import logging
 import uuid
+from datetime import timedelta
+from functools import partial
 
 from auditlog.models import LogEntry
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 from django_otp import verify_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from customers.imports import IMPORT_MAX_SIZE
-from customers.models import Customer, CustomerImport, LoginSession, Unit
-from customers.tasks import customer_import_run_task
+from customers.invitations import INVITATION_SALT, invitation_send
+from customers.models import (
+    Customer,
+    CustomerImport,
+    Invitation,
+    LoginSession,
+    Member,
+    Unit,
+    User,
+)
+from customers.tasks import customer_import_run_task, invitation_send_task
 from products.models import Product
 
 logger = logging.getLogger(__name__)
@@ -341,3 +354,203 @@ def staff_two_factor_reset(*, user, by) -> int:
             additional_data={"event": "two-factor reset", "by": by.get_username()},
         )
     return removed
+
+
+# Workshops as teams: invitations and members ------------------------------------------------------
+
+
+class InvitationLinkError(Exception):
+    """An invitation link that cannot be used, with the sentence that says why."""
+
+
+def _team_write_check(*, customer: Customer) -> None:
+    if customer.is_suspended:
+        raise PermissionDenied(
+            _("Your account is suspended: you cannot change the people of your workshop.")
+        )
+
+
+def invitation_create(*, customer: Customer, by: User, email: str, scope: str) -> Invitation:
+    """Invite a colleague to the workshop by e-mail; inviting an address again sends it anew."""
+    _team_write_check(customer=customer)
+    email = get_user_model().objects.normalize_email(email.strip()).lower()
+    if scope not in Member.Scope.values:
+        raise ValidationError({"scope": _("Choose which tickets the colleague sees.")})
+    if email == customer.email.lower():
+        raise ValidationError({"email": _("This is the address of the customer code itself.")})
+    existing = get_user_model().objects.filter(email__iexact=email).select_related("membership")
+    for user in existing:
+        member = getattr(user, "membership", None)
+        if member is None or member.customer_id != customer.pk:
+            raise ValidationError(
+                {"email": _("This address already has a log-in on the portal: use another one.")}
+            )
+        if member.removed_at is None:
+            raise ValidationError({"email": _("This colleague is already in your workshop.")})
+    now = timezone.now()
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(customer=customer, email__iexact=email, status=Invitation.Status.PENDING)
+            .first()
+        )
+        if invitation is None:
+            members = Member.objects.filter(customer=customer, removed_at__isnull=True).count()
+            pending = Invitation.objects.filter(
+                customer=customer, status=Invitation.Status.PENDING
+            ).count()
+            if members + pending >= settings.WORKSHOP_MEMBERS_MAX:
+                raise ValidationError(
+                    _(
+                        "A workshop has at most %(limit)s colleagues and invitations: remove "
+                        "someone or withdraw an invitation first."
+                    )
+                    % {"limit": settings.WORKSHOP_MEMBERS_MAX}
+                )
+            invitation = Invitation(customer=customer, email=email)
+        invitation.scope = scope
+        invitation.invited_by = by
+        invitation.expires_at = now + timedelta(days=settings.WORKSHOP_INVITATION_DAYS)
+        invitation.save()
+        transaction.on_commit(partial(_invitation_enqueue, invitation.pk))
+    return invitation
+
+
+def _invitation_enqueue(pk: int) -> None:
+    try:
+        invitation_send_task.delay(pk)
+    except Exception:  # whatever the broker raised: the invitation goes out from here instead
+        logger.exception("Could not hand invitation %s to a worker; sending it now", pk)
+        try:
+            invitation_send(invitation_id=pk)
+        except Exception:
+            logger.exception("Could not send invitation %s", pk)
+
+
+def invitation_read(*, token: str) -> Invitation:
+    """The invitation a link names, if it can still be accepted; else InvitationLinkError."""
+    try:
+        pk = signing.loads(
+            token,
+            salt=INVITATION_SALT,
+            max_age=timedelta(days=settings.WORKSHOP_INVITATION_DAYS),
+        )
+    except signing.SignatureExpired as exc:
+        raise InvitationLinkError(
+            _("This invitation has expired: ask your colleague to invite you again.")
+        ) from exc
+    except signing.BadSignature as exc:
+        raise InvitationLinkError(
+            _("This link is not valid: copy the whole address from the e-mail.")
+        ) from exc
+    invitation = Invitation.objects.select_related("customer").filter(pk=pk).first()
+    if invitation is None or invitation.status == Invitation.Status.REVOKED:
+        raise InvitationLinkError(_("This invitation has been withdrawn."))
+    if invitation.status == Invitation.Status.ACCEPTED:
+        raise InvitationLinkError(
+            _("This invitation has already been accepted: log in with your e-mail address.")
+        )
+    if invitation.expires_at <= timezone.now():
+        raise InvitationLinkError(
+            _("This invitation has expired: ask your colleague to invite you again.")
+        )
+    if invitation.customer.is_suspended:
+        raise InvitationLinkError(
+            _("The workshop's account is suspended: the invitation cannot be accepted now.")
+        )
+    return invitation
+
+
+@sensitive_variables("password")
+def invitation_accept(
+    *, invitation: Invitation, first_name: str, last_name: str, password: str
+) -> Member:
+    """Make the invited colleague a member, with the password they chose; the link is used up."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().select_related("customer").get(pk=invitation.pk)
+        )
+        waiting = invitation.status == Invitation.Status.PENDING
+        if not waiting or invitation.expires_at <= timezone.now():
+            raise ValidationError(_("This invitation can no longer be accepted."))
+        if invitation.customer.is_suspended:
+            raise PermissionDenied(
+                _("The workshop's account is suspended: the invitation cannot be accepted now.")
+            )
+        user = (
+            user_model.objects.select_for_update()
+            .filter(email__iexact=invitation.email)
+            .select_related("membership")
+            .first()
+        )
+        member = getattr(user, "membership", None) if user is not None else None
+        if user is not None and (member is None or member.customer_id != invitation.customer_id):
+            raise ValidationError(_("This address already has a log-in on the portal."))
+        if user is None:
+            user = user_model(username=invitation.email, email=invitation.email)
+        user.first_name = first_name.strip()[:150]
+        user.last_name = last_name.strip()[:150]
+        user.is_active = True
+        password_validation.validate_password(password, user)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save()
+        if member is None:
+            member = Member(customer=invitation.customer, user=user)
+        member.scope = invitation.scope
+        member.invited_by = invitation.invited_by
+        member.removed_at = None
+        member.save()
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.answered_at = timezone.now()
+        invitation.member = member
+        invitation.save(update_fields=["status", "answered_at", "member", "updated_at"])
+    return member
+
+
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    """Withdraw an invitation not yet accepted: its link stops working at once."""
+    with transaction.atomic():
+        updated = Invitation.objects.filter(
+            pk=invitation.pk, status=Invitation.Status.PENDING
+        ).update(
+            status=Invitation.Status.REVOKED, answered_at=timezone.now(), updated_at=timezone.now()
+        )
+    if not updated:
+        raise ValidationError(_("This invitation is no longer waiting."))
+    invitation.refresh_from_db()
+    return invitation
+
+
+def member_scope_set(*, member: Member, scope: str) -> Member:
+    """Let a member see every ticket of the workshop, or only the ones they opened."""
+    _team_write_check(customer=member.customer)
+    if scope not in Member.Scope.values:
+        raise ValidationError({"scope": _("Choose which tickets the colleague sees.")})
+    member.scope = scope
+    member.save(update_fields=["scope", "updated_at"])
+    return member
+
+
+def member_remove(*, member: Member) -> Member:
+    """Take a member out of the workshop: their log-in stops at once, their messages stay."""
+    with transaction.atomic():
+        member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+        if member.removed_at is not None:
+            return member
+        member.removed_at = timezone.now()
+        member.save(update_fields=["removed_at", "updated_at"])
+        member.user.is_active = False
+        member.user.save(update_fields=["is_active"])
+        LoginSession.objects.filter(user=member.user).delete()
+    return member
+
+
+def member_update_name(*, user: User, first_name: str, last_name: str) -> User:
+    """Let a member correct their own name, shown on the tickets and messages they write."""
+    user.first_name = first_name.strip()[:150]
+    user.last_name = last_name.strip()[:150]
+    user.save(update_fields=["first_name", "last_name"])
+    return user

@@ -29,6 +29,11 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("team/", views.TeamView.as_view(), name="team"),
+    path("team/members/<int:pk>/", views.TeamMemberView.as_view(), name="team-member"),
+    path("team/invitations/<int:pk>/", views.TeamInvitationView.as_view(), name="team-invitation"),
+    # The link of an invitation's e-mail: no log-in, its signed token names the invitation.
+    path("invitation/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation"),
     path("units/", views.UnitListView.as_view(), name="units"),
     path(
         "units/<int:pk>/report-lost/", views.UnitReportLostView.as_view(), name="unit-report-lost"

@@ -55,17 +55,29 @@ def _warned(*, event: TicketEvent) -> list[tuple[str, str]]:
     return [(Notification.RecipientKind.OPERATOR, address) for address in addresses if address]
 
 
+def _workshop_people(*, ticket) -> list:
+    """The customer code's own user, and the member who opened the ticket if another one."""
+    people = [ticket.customer.user]
+    opener = ticket.opened_by if ticket.opened_by_id else None
+    if opener is not None and opener.pk != people[0].pk and opener.is_active:
+        people.append(opener)
+    return people
+
+
 def _recipients(*, event: TicketEvent) -> list[tuple[str, str]]:
     if event.kind == Kind.TARGET_WARNING:
         return _warned(event=event)
     if not event.is_public or event.kind == Kind.NOTE:
         return []
     ticket = event.ticket
-    customer_user = ticket.customer.user
-    by_customer = event.author_id is not None and event.author_id == customer_user.pk
+    by_customer = event.author_id is not None and not event.by_staff
     found: list[tuple[str, str]] = []
-    if event.kind in CUSTOMER_KINDS and (event.kind == Kind.SUBMITTED or not by_customer):
-        found.append((Notification.RecipientKind.CUSTOMER, customer_user.email))
+    if event.kind in CUSTOMER_KINDS:
+        # §2: the customer code's address hears of every update, and so does the member of the
+        # workshop who opened the ticket; nobody hears of their own message but the receipt.
+        for person in _workshop_people(ticket=ticket):
+            if event.kind == Kind.SUBMITTED or person.pk != event.author_id:
+                found.append((Notification.RecipientKind.CUSTOMER, person.email))
     if by_customer and event.kind in OPERATOR_KINDS and ticket.assigned_to_id is not None:
         found.append((Notification.RecipientKind.OPERATOR, ticket.assigned_to.email))
     seen: set[str] = set()

@@ -23,11 +23,20 @@ from django.utils import timezone
 
 from core.models import AuditEntry
 from core.roles import MANAGERS, OPERATORS
-from customers.models import Customer, CustomerImport, ErasureRequest, PersonalDataExport, Unit
+from customers.invitations import invitation_token
+from customers.models import (
+    Customer,
+    CustomerImport,
+    ErasureRequest,
+    Invitation,
+    Member,
+    PersonalDataExport,
+    Unit,
+)
 from notifications.models import Notification
 from notifications.satisfaction import rating_token as rating_token_make
 from tests.core.factories import TermsVersionFactory, staff_with_role
-from tests.customers.factories import PASSWORD, CustomerFactory
+from tests.customers.factories import PASSWORD, CustomerFactory, MemberFactory
 from tests.notifications.factories import NotificationFactory
 from tests.schedule.factories import ClosureFactory, MaintenanceFactory, NoticeFactory
 from tests.tickets.factories import TicketFactory
@@ -182,49 +191,92 @@ ADMIN_EFFECTS = {
     ),
 }
 
-# Portal: name → (method, expected for anonymous, customer, operator, manager).
+# Portal: name → (method, expected for anonymous, the workshop's owner (customer), its member who
+# sees only the tickets they opened, its member who sees them all, a member of another workshop
+# (stranger), operator, manager). "The ticket" is the owner's; "the member's ticket" was opened by
+# the member who sees only their own.
+PORTAL_WHO = (
+    "anonymous",
+    "customer",
+    "member_own",
+    "member_all",
+    "stranger",
+    "operator",
+    "manager",
+)
 PORTAL_PAGES = {
-    "home": ("get", 200, 200, 200, 200),
-    "health": ("get", 200, 200, 200, 200),
-    "set language": ("post", GO, GO, GO, GO),
-    "tickets list": ("get", PORTAL, 200, 404, 404),
-    "ticket create": ("get", PORTAL, 200, 404, 404),
-    "ticket detail": ("get", PORTAL, 200, 404, 404),
-    "another customer's ticket": ("get", PORTAL, 404, 404, 404),
-    "ticket reply": ("post", PORTAL, GO, 404, 404),
-    "ticket close": ("post", PORTAL, GO, 404, 404),
-    "ticket remote access": ("post", PORTAL, GO, 404, 404),
-    "ticket rating": ("post", PORTAL, GO, 404, 404),
-    "another customer's ticket rating": ("post", PORTAL, 404, 404, 404),
+    #                                                  anon    owner own  all  strgr oper mgr
+    "home": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "health": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "set language": ("post", GO, GO, GO, GO, GO, GO, GO),
+    "tickets list": ("get", PORTAL, 200, 200, 200, 200, 404, 404),
+    "ticket create": ("get", PORTAL, 200, 200, 200, 200, 404, 404),
+    "ticket detail": ("get", PORTAL, 200, 404, 200, 404, 404, 404),
+    "the member's ticket": ("get", PORTAL, 200, 200, 200, 404, 404, 404),
+    "another customer's ticket": ("get", PORTAL, 404, 404, 404, 404, 404, 404),
+    "ticket reply": ("post", PORTAL, GO, 404, GO, 404, 404, 404),
+    "the member's ticket: reply": ("post", PORTAL, GO, GO, GO, 404, 404, 404),
+    "ticket close": ("post", PORTAL, GO, 404, GO, 404, 404, 404),
+    "ticket remote access": ("post", PORTAL, GO, 404, GO, 404, 404, 404),
+    "ticket rating": ("post", PORTAL, GO, 404, GO, 404, 404, 404),
+    "another customer's ticket rating": ("post", PORTAL, 404, 404, 404, 404, 404, 404),
     # The closing e-mail's signed link works without logging in; an altered one is refused.
-    "rating link": ("get", 200, 200, 200, 200),
-    "rating link, answered": ("post", GO, GO, GO, GO),
-    "rating link, altered": ("post", 400, 400, 400, 400),
-    "another customer's remote access": ("post", PORTAL, 404, 404, 404),
-    "attachment": ("get", 404, 200, 200, 200),
-    "another customer's attachment": ("get", 404, 404, 200, 200),
-    "thumbnail": ("get", 404, 200, 200, 200),
-    "another customer's thumbnail": ("get", 404, 404, 200, 200),
-    "units": ("get", PORTAL, 200, 404, 404),
-    "unit: report lost": ("get", PORTAL, 200, 404, 404),
-    "another customer's unit: report lost": ("get", PORTAL, 404, 404, 404),
-    "profile": ("get", PORTAL, 200, 404, 404),
-    "personal data": ("get", PORTAL, 200, 404, 404),
-    "personal data: prepare the archive": ("post", PORTAL, GO, 404, 404),
-    "personal data: archive progress": ("get", PORTAL, 200, 404, 404),
-    "personal data: download the archive": ("get", PORTAL, 200, 404, 404),
-    "another customer's archive": ("get", PORTAL, 404, 404, 404),
-    "personal data: ask to erase": ("post", PORTAL, GO, 404, 404),
-    "terms": ("get", 200, 200, 200, 200),
-    "terms, one version": ("get", 200, 200, 200, 200),
-    "calendar feed": ("get", 200, 200, 200, 200),
-    "notices feed": ("get", 200, 200, 200, 200),
-    "login": ("get", 200, GO, GO, GO),
-    "logout": ("post", GO, GO, GO, GO),
-    "password reset": ("get", 200, 200, 200, 200),
-    "password reset sent": ("get", 200, 200, 200, 200),
-    "password reset link": ("get", 200, 200, 200, 200),
-    "password reset complete": ("get", 200, 200, 200, 200),
+    "rating link": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "rating link, answered": ("post", GO, GO, GO, GO, GO, GO, GO),
+    "rating link, altered": ("post", 400, 400, 400, 400, 400, 400, 400),
+    "another customer's remote access": ("post", PORTAL, 404, 404, 404, 404, 404, 404),
+    "attachment": ("get", 404, 200, 404, 200, 404, 200, 200),
+    "the member's attachment": ("get", 404, 200, 200, 200, 404, 200, 200),
+    "another customer's attachment": ("get", 404, 404, 404, 404, 404, 200, 200),
+    "thumbnail": ("get", 404, 200, 404, 200, 404, 200, 200),
+    "another customer's thumbnail": ("get", 404, 404, 404, 404, 404, 200, 200),
+    # The workshop's units are every member's: they open tickets for them.
+    "units": ("get", PORTAL, 200, 200, 200, 200, 404, 404),
+    "unit: report lost": ("get", PORTAL, 200, 200, 200, 404, 404, 404),
+    "another customer's unit: report lost": ("get", PORTAL, 404, 404, 404, 404, 404, 404),
+    "profile": ("get", PORTAL, 200, 200, 200, 200, 404, 404),
+    # The workshop's people and its personal data are its owner's.
+    "people": ("get", PORTAL, 200, 404, 404, 404, 404, 404),
+    "people: invite": ("post", PORTAL, GO, 404, 404, 404, 404, 404),
+    "people: a member's tickets": ("post", PORTAL, GO, 404, 404, 404, 404, 404),
+    "people: send an invitation again": ("post", PORTAL, GO, 404, 404, 404, 404, 404),
+    # An invitation's link is for the person invited, logged out; anybody logged in is told so.
+    "invitation link": ("get", 200, 409, 409, 409, 409, 409, 409),
+    "personal data": ("get", PORTAL, 200, 404, 404, 404, 404, 404),
+    "personal data: prepare the archive": ("post", PORTAL, GO, 404, 404, 404, 404, 404),
+    "personal data: archive progress": ("get", PORTAL, 200, 404, 404, 404, 404, 404),
+    "personal data: download the archive": ("get", PORTAL, 200, 404, 404, 404, 404, 404),
+    "another customer's archive": ("get", PORTAL, 404, 404, 404, 404, 404, 404),
+    "personal data: ask to erase": ("post", PORTAL, GO, 404, 404, 404, 404, 404),
+    "terms": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "terms, one version": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "calendar feed": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "notices feed": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "login": ("get", 200, GO, GO, GO, GO, GO, GO),
+    "logout": ("post", GO, GO, GO, GO, GO, GO, GO),
+    "password reset": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "password reset sent": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "password reset link": ("get", 200, 200, 200, 200, 200, 200, 200),
+    "password reset complete": ("get", 200, 200, 200, 200, 200, 200, 200),
+}
+# What the portal's writes leave behind, by who sent them: name → (check, who makes it true).
+PORTAL_EFFECTS = {
+    "ticket reply": (
+        lambda w: w["ticket"].events.filter(body="More details.").exists(),
+        {"customer", "member_all"},
+    ),
+    "the member's ticket: reply": (
+        lambda w: w["member_ticket"].events.filter(body="More details.").exists(),
+        {"customer", "member_own", "member_all"},
+    ),
+    "people: invite": (
+        lambda w: w["customer"].invitations.filter(email="new.colleague@example.com").exists(),
+        {"customer"},
+    ),
+    "people: a member's tickets": (
+        lambda w: w["customer"].members.get(pk=w["members"]["member_own"].pk).scope == "all",
+        {"customer"},
+    ),
 }
 
 
@@ -307,9 +359,36 @@ def every_model_row(db, service_open, _private_media):
             ready_at=timezone.now(),
             expires_at=timezone.now() + timedelta(hours=1),
         )
+    members = {
+        "member_own": MemberFactory(customer=customer, scope=Member.Scope.OWN),
+        "member_all": MemberFactory(customer=customer, scope=Member.Scope.ALL),
+        # A member of a third workshop, who sees all of theirs.
+        "stranger": MemberFactory(scope=Member.Scope.ALL),
+    }
+    users.update({who: member.user for who, member in members.items()})
+    member_ticket = TicketFactory(customer=customer, opened_by=members["member_own"].user)
+    (_private_media / "member.log").write_bytes(b"log")
+    files["member"] = Attachment.objects.create(
+        ticket=member_ticket,
+        uploaded_by=members["member_own"].user,
+        kind=Attachment.Kind.LOG,
+        file="member.log",
+        original_name="member.log",
+        content_type="text/plain",
+        size=3,
+    )
+    invitation = Invitation.objects.create(
+        customer=customer,
+        email="invited@example.com",
+        invited_by=customer.user,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     suspended = CustomerFactory(is_suspended=True, suspension_reason="Counterfeit tool.")
     ErasureRequest.objects.create(customer=suspended, requested_by=suspended.user)
     return {
+        "members": members,
+        "member_ticket": member_ticket,
+        "invitation": invitation,
         "exports": exports,
         "terms": terms,
         "customer": customer,
@@ -358,6 +437,7 @@ def request_for(every_model_row, name):
     if name in work:
         return change, work[name]
     number = ticket.number
+    member_number = every_model_row["member_ticket"].number
     remote_pk = every_model_row["remote_ticket"].pk
     product = ticket.product
     other_unit = every_model_row["other_ticket"].unit_id
@@ -519,6 +599,32 @@ def request_for(every_model_row, name):
             None,
         ),
         "ticket reply": (reverse("tickets:reply", args=[number]), {"body": "More details."}),
+        "the member's ticket": (reverse("tickets:detail", args=[member_number]), None),
+        "the member's ticket: reply": (
+            reverse("tickets:reply", args=[member_number]),
+            {"body": "More details."},
+        ),
+        "the member's attachment": (reverse("tickets:attachment", args=[files["member"].pk]), None),
+        "people": (reverse("customers:team"), None),
+        "people: invite": (
+            reverse("customers:team"),
+            {"email": "new.colleague@example.com", "scope": "own"},
+        ),
+        "people: a member's tickets": (
+            reverse("customers:team-member", args=[every_model_row["members"]["member_own"].pk]),
+            {f"{every_model_row['members']['member_own'].pk}-scope": "all"},
+        ),
+        "people: send an invitation again": (
+            reverse("customers:team-invitation", args=[every_model_row["invitation"].pk]),
+            {"resend": "1"},
+        ),
+        "invitation link": (
+            reverse(
+                "customers:invitation",
+                args=[invitation_token(invitation=every_model_row["invitation"])],
+            ),
+            None,
+        ),
         "ticket close": (reverse("tickets:close", args=[number]), {}),
         "ticket remote access": (
             reverse("tickets:remote-access", args=[every_model_row["remote_ticket"].number]),
@@ -616,15 +722,23 @@ def visit(client, every_model_row, who, method, url, data):
     return client.get(url, data or {})
 
 
-def page_cases(table):
+def page_cases(table, who_all=WHO):
     return [
         pytest.param(name, who, row[0], row[1 + i], id=f"{name} as {who}")
         for name, row in table.items()
-        for i, who in enumerate(WHO)
+        for i, who in enumerate(who_all)
     ]
 
 
-@pytest.mark.parametrize(("name", "who", "method", "expected"), page_cases(ADMIN_PAGES))
+def admin_page_cases():
+    """The admin's pages; a member of a workshop is refused them as its owner is."""
+    return page_cases(ADMIN_PAGES) + [
+        pytest.param(name, "member_all", row[0], row[2], id=f"{name} as member_all")
+        for name, row in ADMIN_PAGES.items()
+    ]
+
+
+@pytest.mark.parametrize(("name", "who", "method", "expected"), admin_page_cases())
 def test_admin_pages(client, every_model_row, name, who, method, expected):
     url, data = request_for(every_model_row, name)
     assert answer(visit(client, every_model_row, who, method, url, data)) == expected
@@ -633,10 +747,15 @@ def test_admin_pages(client, every_model_row, name, who, method, expected):
         assert happened(every_model_row) == (who in by)
 
 
-@pytest.mark.parametrize(("name", "who", "method", "expected"), page_cases(PORTAL_PAGES))
+@pytest.mark.parametrize(
+    ("name", "who", "method", "expected"), page_cases(PORTAL_PAGES, PORTAL_WHO)
+)
 def test_portal_pages(client, every_model_row, name, who, method, expected):
     url, data = request_for(every_model_row, name)
     assert answer(visit(client, every_model_row, who, method, url, data)) == expected
+    if name in PORTAL_EFFECTS:
+        happened, by = PORTAL_EFFECTS[name]
+        assert happened(every_model_row) == (who in by)
 
 
 def test_only_the_assigned_operator_is_shown_the_password(client, every_model_row):
@@ -703,7 +822,7 @@ def model_cases():
         for label in registered_labels()
         if admin_model_expectations(label) is not None
         for view in MODEL_VIEWS
-        for who in WHO
+        for who in (*WHO, "member_all")
     ]
 
 
@@ -718,7 +837,7 @@ def test_admin_model_pages(client, every_model_row, label, view, who):
         url = reverse(name, args=[obj.pk])
     else:
         url = reverse(name)
-    if who in ("anonymous", "customer"):
+    if who in ("anonymous", "customer", "member_all"):
         expected = LOGIN
     else:
         by_role = admin_model_expectations(label)[0 if who == "operator" else 1]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import User
+from customers.selectors import customer_access
 from tickets.models import Attachment, Ticket, TicketEvent
 from tickets.uploads import CleanFile
 
@@ -31,8 +32,8 @@ def attachments_stage(*, user, files: NewFiles, form_token: str = "") -> list[At
 
     `form_token` names the form they were sent with: only that form offers them again.
     """
-    customer = getattr(user, "customer", None)
-    if customer is not None and customer.is_suspended:
+    access = customer_access(user)
+    if access is not None and access.customer.is_suspended:
         raise PermissionDenied(_("Your account is suspended: your files were not kept."))
     if not files:
         return []

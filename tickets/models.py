@@ -56,6 +56,17 @@ class Ticket(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="tickets",
     )
+    # The person of the workshop who opened it: its owner or a member (customers.Member). A
+    # member who sees only their own tickets sees these (tickets.selectors.ticket_scope), and
+    # hears of every update by e-mail as well as the customer code's address.
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     product = models.ForeignKey(
         "products.Product",
         verbose_name=_("product"),
@@ -142,6 +153,8 @@ class Ticket(TimeStampedModel):
             models.Index(
                 fields=["customer", "status", "-received_at"], name="ticket_cust_status_idx"
             ),
+            # A member's own tickets (tickets.selectors.ticket_scope), newest first.
+            models.Index(fields=["opened_by", "-received_at"], name="ticket_opener_recv_idx"),
             # The operators' queue: open tickets, oldest first (number breaks ties).
             models.Index(
                 fields=["received_at", "number"],

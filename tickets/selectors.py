@@ -7,12 +7,16 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from customers.models import Customer, Unit
+from customers.models import Unit
+from customers.selectors import customer_access
 from tickets.models import Attachment, Ticket, TicketEvent
 
 ROW_FIELDS = (
     "number",
     "customer_id",
+    "opened_by__first_name",
+    "opened_by__last_name",
+    "opened_by__email",
     "product__name",
     "serial_number",
     "subject",
@@ -21,11 +25,35 @@ ROW_FIELDS = (
 )
 
 
-def ticket_list_for_customer(
-    *, customer: Customer, state: str = "all", query: str = ""
-) -> QuerySet[Ticket]:
-    """Return the customer's tickets, newest first, filtered by open/closed and number."""
-    tickets = Ticket.objects.filter(customer=customer).select_related("product")
+def ticket_scope(*, user) -> QuerySet[Ticket]:
+    """The tickets a person may see: the one rule every page, file, search and link asks.
+
+    Staff see every ticket. A workshop's owner, and a member the owner let see everything, see
+    the workshop's tickets; any other member sees the tickets they opened. Nobody else sees any:
+    a removed member, a visitor, another workshop's people. Files, thumbnails, remote-access
+    pages and ratings hang on their ticket, so they follow it (attachment_get_for_user).
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Ticket.objects.none()
+    if user.is_staff:
+        return Ticket.objects.all()
+    access = customer_access(user)
+    if access is None:
+        return Ticket.objects.none()
+    tickets = Ticket.objects.filter(customer_id=access.customer.pk)
+    if not access.sees_all:
+        tickets = tickets.filter(opened_by_id=user.pk)
+    return tickets
+
+
+def ticket_is_visible(*, ticket: Ticket, user) -> bool:
+    """Whether the user sees this ticket (ticket_scope), for the services' writes."""
+    return ticket_scope(user=user).filter(pk=ticket.pk).exists()
+
+
+def ticket_list_for_user(*, user, state: str = "all", query: str = "") -> QuerySet[Ticket]:
+    """Return the tickets the user sees, newest first, filtered by open/closed and number."""
+    tickets = ticket_scope(user=user).select_related("product", "opened_by")
     if state == "open":
         tickets = tickets.exclude(status=Ticket.Status.CLOSED)
     elif state == "closed":
@@ -40,17 +68,24 @@ def ticket_list_for_customer(
     return tickets.only(*ROW_FIELDS).order_by("-received_at", "-number")
 
 
-def ticket_get_for_customer(*, customer: Customer, number: int) -> Ticket:
-    """Return one of the customer's tickets by number, or raise Ticket.DoesNotExist."""
+def ticket_get_for_user(*, user, number: int) -> Ticket:
+    """Return a ticket the user sees by number, or raise Ticket.DoesNotExist.
+
+    For people of a workshop: staff read tickets in the admin (tickets.desk).
+    """
+    access = customer_access(user)
+    if access is None:
+        raise Ticket.DoesNotExist
     # Each join costs PostgreSQL planning time on every page: the customer is the caller's, and
     # the rare duplicate_of is read only when set. The page names the terms accepted; their
     # whole text, in three languages, stays behind.
     ticket = (
-        Ticket.objects.select_related("product", "unit", "terms_version")
+        ticket_scope(user=user)
+        .select_related("product", "unit", "terms_version", "opened_by")
         .defer(*(f"terms_version__text_{code}" for code in ("it", "en", "fr")))
-        .get(customer=customer, number=number)
+        .get(number=number)
     )
-    ticket.customer = customer
+    ticket.customer = access.customer
     return ticket
 
 
@@ -71,13 +106,13 @@ def ticket_timeline(*, ticket: Ticket, include_internal: bool = False) -> QueryS
 def attachment_get_for_user(*, user, pk: int) -> Attachment:
     """Return an attachment the user may download, or raise Attachment.DoesNotExist.
 
-    Staff see every file; a customer sees files of its own tickets and its own staged uploads.
+    The files of the tickets the user sees (ticket_scope), and the user's own staged uploads.
     """
     attachments = Attachment.objects.select_related("ticket")
-    if user.is_staff:
+    if user.is_staff and user.is_active:
         return attachments.get(pk=pk)
     return attachments.get(
-        Q(ticket__customer__user=user) | Q(ticket__isnull=True, uploaded_by=user), pk=pk
+        Q(ticket__in=ticket_scope(user=user)) | Q(ticket__isnull=True, uploaded_by=user), pk=pk
     )
 
 
@@ -90,13 +125,14 @@ def attachment_list_staged(*, user, form_token: str) -> QuerySet[Attachment]:
     ).order_by("created_at", "pk")
 
 
-def ticket_open_list_by_unit(*, units: Sequence[Unit]) -> dict[int, list[Ticket]]:
-    """Return the open tickets of each of the units that has some, oldest first, by unit pk."""
+def ticket_open_list_by_unit(*, user, units: Sequence[Unit]) -> dict[int, list[Ticket]]:
+    """Return the open tickets the user sees of each unit that has some, oldest first, by unit."""
     by_unit: dict[int, list[Ticket]] = {}
     if not units:
         return by_unit
     tickets = (
-        Ticket.objects.filter(unit__in=units, status__in=Ticket.OPEN_STATUSES)
+        ticket_scope(user=user)
+        .filter(unit__in=units, status__in=Ticket.OPEN_STATUSES)
         .only("pk", "number", "subject", "status", "received_at", "unit_id")
         .order_by("received_at", "number")
     )

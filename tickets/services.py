@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from core.models import TermsVersion
 from core.selectors import terms_current
 from customers.models import Customer, Unit
+from customers.selectors import customer_access
 from products.models import Product
 from tickets.attachments import (
     NewFiles,
@@ -25,6 +26,7 @@ from tickets.collisions import seen_check
 from tickets.models import Attachment, RemoteAccessRequest, Ticket, TicketCounter, TicketEvent
 from tickets.recording import customer_write_check, event_record, status_set, update_record
 from tickets.remote.services import remote_access_erase_for_ticket
+from tickets.selectors import ticket_is_visible, ticket_scope
 
 COUNTER_NAME = "ticket"
 
@@ -34,10 +36,24 @@ logger = logging.getLogger(__name__)
 # Customers' writes ------------------------------------------------------------------------------
 
 
-def ticket_open_list_for_unit(*, unit: Unit):
-    """Return the unit's open tickets (the one-ticket-per-problem guard shows them)."""
+def _customer_side_check(*, ticket: Ticket, customer: Customer, user) -> None:
+    """Refuse a write on a ticket by someone who does not see it (selectors.ticket_scope)."""
+    if ticket.customer_id != customer.pk or not ticket_is_visible(ticket=ticket, user=user):
+        raise PermissionDenied
+
+
+def _workshop_person_check(*, customer: Customer, user) -> None:
+    """Refuse a ticket opened for a workshop by someone who is not its owner or member."""
+    access = customer_access(user)
+    if access is None or access.customer.pk != customer.pk:
+        raise PermissionDenied
+
+
+def ticket_open_list_for_unit(*, unit: Unit, user):
+    """The unit's open tickets the user sees (the one-ticket-per-problem guard shows them)."""
     return (
-        Ticket.objects.filter(unit=unit, status__in=Ticket.OPEN_STATUSES)
+        ticket_scope(user=user)
+        .filter(unit=unit, status__in=Ticket.OPEN_STATUSES)
         .only("pk", "number", "subject", "status", "received_at")
         .order_by("received_at")
     )
@@ -63,9 +79,15 @@ def ticket_create(
     files: NewFiles = (),
     staged: Sequence[Attachment] = (),
     confirmed_new_problem: bool = False,
+    opened_by=None,
     at: datetime | None = None,
 ) -> Ticket:
-    """Open a ticket: check the rules, store files, then number and save it in one transaction."""
+    """Open a ticket: check the rules, store files, then number and save it in one transaction.
+
+    `opened_by` is the person of the workshop opening it, its owner (the default) or a member.
+    """
+    opened_by = opened_by or customer.user
+    _workshop_person_check(customer=customer, user=opened_by)
     customer_write_check(customer=customer, at=at)
     errors: dict[str, list[str]] = {}
     if unit is not None:
@@ -95,18 +117,22 @@ def ticket_create(
         errors.setdefault("accept_terms", []).append(
             _("The terms have changed: read and accept the current version.")
         )
-    if unit is not None and not confirmed_new_problem and ticket_open_list_for_unit(unit=unit):
+    if (
+        unit is not None
+        and not confirmed_new_problem
+        and ticket_open_list_for_unit(unit=unit, user=opened_by)
+    ):
         errors.setdefault("confirm_new_problem", []).append(
             _("This unit already has open tickets: confirm that this is a new problem.")
         )
     for attachment in staged:
-        if attachment.ticket_id is not None or attachment.uploaded_by_id != customer.user_id:
+        if attachment.ticket_id is not None or attachment.uploaded_by_id != opened_by.pk:
             raise PermissionDenied(_("This file is not yours."))
     attachment_count_check(adding=len(files) + len(staged))
     if errors:
         raise ValidationError(errors)
 
-    stored = attachments_store(user=customer.user, files=files)
+    stored = attachments_store(user=opened_by, files=files)
     now = at or timezone.now()
     try:
         with transaction.atomic():
@@ -118,6 +144,7 @@ def ticket_create(
             ticket = Ticket.objects.create(
                 number=counter.last_number,
                 customer=customer,
+                opened_by=opened_by,
                 product=product,
                 unit=unit,
                 serial_number=unit.serial_number if unit else "",
@@ -138,7 +165,7 @@ def ticket_create(
                 received_at=now,
             )
             event = event_record(
-                ticket=ticket, kind=TicketEvent.Kind.SUBMITTED, author=customer.user, at=now
+                ticket=ticket, kind=TicketEvent.Kind.SUBMITTED, author=opened_by, at=now
             )
             attachments_attach(ticket=ticket, event=event, new=stored, staged=staged)
             update_record(ticket=ticket, recorded=[event])
@@ -156,19 +183,21 @@ def ticket_reply_customer(
     files: NewFiles = (),
     staged: Sequence[Attachment] = (),
     seen: str | None = None,
+    author=None,
     at: datetime | None = None,
 ) -> TicketEvent:
     """Add the customer's message; an answered ticket goes back to its operator.
 
-    `seen` is the marker of the page the customer wrote on (tickets.collisions): the message is
-    refused if the ticket showed them something new since.
+    `author` is the person of the workshop writing, its owner (the default) or a member who
+    sees the ticket. `seen` is the marker of the page they wrote on (tickets.collisions): the
+    message is refused if the ticket showed them something new since.
     """
+    author = author or customer.user
     customer_write_check(customer=customer, at=at)
-    if ticket.customer_id != customer.pk:
-        raise PermissionDenied
+    _customer_side_check(ticket=ticket, customer=customer, user=author)
     return _message_add(
         ticket=ticket,
-        author=customer.user,
+        author=author,
         body=body,
         files=files,
         staged=staged,
@@ -415,12 +444,12 @@ def ticket_close(
 
 
 def ticket_close_by_customer(
-    *, ticket: Ticket, customer: Customer, at: datetime | None = None
+    *, ticket: Ticket, customer: Customer, by=None, at: datetime | None = None
 ) -> Ticket:
-    """Close one's own ticket; allowed whatever the calendar says: it asks nothing of staff."""
-    if ticket.customer_id != customer.pk:
-        raise PermissionDenied
-    return ticket_close(ticket=ticket, user=customer.user, at=at)
+    """Close a ticket one sees; allowed whatever the calendar says: it asks nothing of staff."""
+    by = by or customer.user
+    _customer_side_check(ticket=ticket, customer=customer, user=by)
+    return ticket_close(ticket=ticket, user=by, at=at)
 
 
 def ticket_mark_duplicate(

@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "core.context_processors.portal",
+                "customers.context_processors.access",
                 "schedule.context_processors.notices",
             ],
         },
@@ -353,6 +354,11 @@ CELERY_BEAT_SCHEDULE["personal-data-exports-sweep"] = {
     "task": "tickets.personal_data_exports_sweep",
     "schedule": PERSONAL_DATA_EXPORT_SWEEP_SECONDS,
 }
+# Workshops as teams: the owner of a customer code invites colleagues; an invitation's link works
+# for WORKSHOP_INVITATION_DAYS, and a workshop has at most WORKSHOP_MEMBERS_MAX members besides
+# its owner (and as many invitations waiting).
+WORKSHOP_INVITATION_DAYS = env.int("WORKSHOP_INVITATION_DAYS", default=7)
+WORKSHOP_MEMBERS_MAX = env.int("WORKSHOP_MEMBERS_MAX", default=20)
 # The managers' dashboard: weeks of arrivals, and the window and sample of first responses.
 DASHBOARD_WEEKS = env.int("DASHBOARD_WEEKS", default=12)
 DASHBOARD_RESPONSE_DAYS = env.int("DASHBOARD_RESPONSE_DAYS", default=90)

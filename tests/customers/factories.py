@@ -1,6 +1,6 @@
 import factory
 
-from customers.models import Customer, Unit, User
+from customers.models import Customer, Member, Unit, User
 from tests.products.factories import ProductFactory
 
 PASSWORD = "correct-horse-battery-staple"
@@ -46,3 +46,20 @@ class UnitFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     product = factory.SubFactory(ProductFactory)
     serial_number = factory.Sequence(lambda n: f"SN{n:06d}")
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    """A colleague of the workshop's owner, with a log-in of their own."""
+
+    class Meta:
+        model = Member
+
+    customer = factory.SubFactory(CustomerFactory)
+    user = factory.SubFactory(
+        UserFactory,
+        username=factory.Sequence(lambda n: f"member{n}@example.com"),
+        email=factory.SelfAttribute("username"),
+        first_name="Marco",
+        last_name=factory.Sequence(lambda n: f"Member{n}"),
+    )
+    scope = Member.Scope.OWN

@@ -16,6 +16,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
 
     number = factory.Sequence(lambda n: 100_000 + n)
     customer = factory.SubFactory(CustomerFactory)
+    opened_by = factory.SelfAttribute("customer.user")
     unit = factory.SubFactory(UnitFactory, customer=factory.SelfAttribute("..customer"))
     product = factory.SelfAttribute("unit.product")
     serial_number = factory.SelfAttribute("unit.serial_number")
@@ -32,7 +33,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
     def submitted(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             TicketEvent.objects.create(
-                ticket=obj, kind=TicketEvent.Kind.SUBMITTED, author=obj.customer.user
+                ticket=obj, kind=TicketEvent.Kind.SUBMITTED, author=obj.opened_by
             )
 
 

@@ -3,7 +3,8 @@
 A message is added only when all of these hold: it is not automatic (RFC 3834 and the like);
 our mail server did not find its sender forged (Authentication-Results); it names a ticket (the
 signed reply address first, then the portal's own identifiers in In-Reply-To and References);
-it comes from that ticket's customer address; and the same service as the portal's reply form
+it comes from that ticket's customer address, or from a member of the workshop who sees the
+ticket (tickets.selectors.ticket_scope); and the same service as the portal's reply form
 accepts it (calendar open, account not suspended, ticket open, files within the limits).
 Anything else is kept with its reason in the admin's list of e-mails received, for staff:
 nothing a customer writes is lost, and nothing reaches a ticket it does not belong to.
@@ -14,6 +15,7 @@ from datetime import datetime
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -27,6 +29,7 @@ from tickets.forms import attachment_kind_by_type
 from tickets.inbound.answers import answer_due, inbound_answer_send
 from tickets.inbound.parsing import ParsedMail, mail_parse
 from tickets.models import InboundMail, Ticket, TicketEvent
+from tickets.selectors import ticket_is_visible
 from tickets.services import ticket_reply_customer
 from tickets.uploads import clean_upload
 
@@ -38,6 +41,7 @@ class _Decision:
     outcome: str | None  # None: to be added
     reason: str = ""
     ticket: Ticket | None = None
+    author: object = None  # who of the workshop wrote it, when it is to be added
 
 
 def _ticket_named(parsed: ParsedMail) -> Ticket | None:
@@ -68,16 +72,37 @@ def _decide(parsed: ParsedMail, *, too_large: bool) -> _Decision:
         return _Decision(Outcome.REFUSED, parsed.problem, ticket)
     if ticket is None:
         return _Decision(Outcome.UNMATCHED, _("No ticket is named by the address or headers."))
-    if parsed.sender != ticket.customer.email.lower():
+    author = _workshop_sender(parsed, ticket=ticket)
+    if author is None:
         return _Decision(
             Outcome.WRONG_SENDER,
-            _("Sent by %(sender)s; the ticket's customer writes from %(address)s.")
+            _(
+                "Sent by %(sender)s; the ticket's customer writes from %(address)s, or a "
+                "member of the workshop who sees the ticket from their own."
+            )
             % {"sender": parsed.sender or "?", "address": ticket.customer.email},
             ticket,
         )
     if not parsed.reply and not parsed.files:
         return _Decision(Outcome.REFUSED, _("The message has no text and no file."), ticket)
-    return _Decision(None, ticket=ticket)
+    return _Decision(None, ticket=ticket, author=author)
+
+
+def _workshop_sender(parsed: ParsedMail, *, ticket: Ticket):
+    """The person of the ticket's workshop who sent the message, if they see the ticket."""
+    if not parsed.sender:
+        return None
+    if parsed.sender == ticket.customer.email.lower():
+        return ticket.customer.user
+    person = (
+        get_user_model()
+        .objects.select_related("customer", "membership__customer")
+        .filter(email__iexact=parsed.sender, is_active=True, is_staff=False)
+        .first()
+    )
+    if person is None or not ticket_is_visible(ticket=ticket, user=person):
+        return None
+    return person
 
 
 def _files_cleaned(parsed: ParsedMail) -> tuple[list, list[str]]:
@@ -101,7 +126,7 @@ def _files_cleaned(parsed: ParsedMail) -> tuple[list, list[str]]:
 
 
 def _reply_add(
-    *, parsed: ParsedMail, ticket: Ticket, at: datetime
+    *, parsed: ParsedMail, ticket: Ticket, author, at: datetime
 ) -> tuple[str, str, TicketEvent | None]:
     files, refused = _files_cleaned(parsed)
     if not parsed.reply and not files:
@@ -109,7 +134,12 @@ def _reply_add(
     try:
         with transaction.atomic():
             event = ticket_reply_customer(
-                ticket=ticket, customer=ticket.customer, body=parsed.reply, files=files, at=at
+                ticket=ticket,
+                customer=ticket.customer,
+                author=author,
+                body=parsed.reply,
+                files=files,
+                at=at,
             )
     except ServiceClosedError as exc:
         return Outcome.SERVICE_CLOSED, str(exc.status.reason), None
@@ -159,7 +189,7 @@ def inbound_mail_receive(
                 return InboundMail.objects.get(message_id=parsed.message_id)
             if decision.outcome is None:
                 mail.outcome, mail.reason, mail.event = _reply_add(
-                    parsed=parsed, ticket=decision.ticket, at=at
+                    parsed=parsed, ticket=decision.ticket, author=decision.author, at=at
                 )
                 mail.save(update_fields=["outcome", "reason", "event"])
             if answer_due(mail):

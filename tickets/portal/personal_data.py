@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.forms import form_errors_add
-from customers.mixins import CustomerRequiredMixin
+from customers.mixins import OwnerRequiredMixin
 from customers.models import PersonalDataExport
 from customers.selectors import unit_list_for_customer
 from tickets.personal_data import erasure_request_create, personal_data_export_request
@@ -58,7 +58,7 @@ def export_status(export: PersonalDataExport | None) -> dict:
     }
 
 
-class PersonalDataView(CustomerRequiredMixin, View):
+class PersonalDataView(OwnerRequiredMixin, View):
     """Everything the portal holds about the customer (terms, §11), its archive and erasure."""
 
     def get(self, request):
@@ -85,7 +85,7 @@ class PersonalDataView(CustomerRequiredMixin, View):
         )
 
 
-class PersonalDataExportRequestView(CustomerRequiredMixin, View):
+class PersonalDataExportRequestView(OwnerRequiredMixin, View):
     """Ask for the archive; a worker builds it and the page follows its progress."""
 
     def post(self, request):
@@ -100,7 +100,7 @@ class PersonalDataExportRequestView(CustomerRequiredMixin, View):
         return redirect("tickets:personal-data")
 
 
-class PersonalDataExportStatusView(CustomerRequiredMixin, View):
+class PersonalDataExportStatusView(OwnerRequiredMixin, View):
     """The newest archive's progress, as JSON, for the page's script."""
 
     def get(self, request):
@@ -110,7 +110,7 @@ class PersonalDataExportStatusView(CustomerRequiredMixin, View):
         return response
 
 
-class PersonalDataExportDownloadView(CustomerRequiredMixin, View):
+class PersonalDataExportDownloadView(OwnerRequiredMixin, View):
     """Hand the archive to its own customer while it lasts; 404 for anyone else or after."""
 
     def get(self, request, pk):
@@ -136,7 +136,7 @@ class PersonalDataExportDownloadView(CustomerRequiredMixin, View):
         return response
 
 
-class ErasureRequestView(CustomerRequiredMixin, View):
+class ErasureRequestView(OwnerRequiredMixin, View):
     """Ask the managers to erase the account, the password confirming who asks."""
 
     def post(self, request):

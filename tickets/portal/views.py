@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from core.models import TermsVersion
 from core.selectors import terms_current
 from customers.mixins import CustomerRequiredMixin
+from customers.selectors import customer_access
 from schedule.gate import ServiceState
 from schedule.middleware import keeps_form_during_maintenance
 from schedule.selectors import notice_list_active
@@ -32,8 +33,8 @@ from tickets.remote.services import (
 from tickets.satisfaction.forms import TicketRatingForm
 from tickets.satisfaction.selectors import rating_get, rating_is_open, rating_open_until
 from tickets.selectors import (
-    ticket_get_for_customer,
-    ticket_list_for_customer,
+    ticket_get_for_user,
+    ticket_list_for_user,
     ticket_open_list_by_unit,
     ticket_timeline,
 )
@@ -101,16 +102,14 @@ def _timeline_for_customer(ticket):
 
 class HomeView(View):
     def get(self, request):
-        customer = (
-            getattr(request.user, "customer", None) if request.user.is_authenticated else None
-        )
+        access = customer_access(request.user)
         status = _service_status(request)
         context = {"service": status, "notices": self.notices_not_in_the_status(status)}
-        if customer is not None:
-            tickets = ticket_list_for_customer(customer=customer, state="open")
+        if access is not None:
+            tickets = ticket_list_for_user(user=request.user, state="open")
             context["open_tickets"] = list(tickets[:5])
             context["recent_closed"] = list(
-                ticket_list_for_customer(customer=customer, state="closed")[:3]
+                ticket_list_for_user(user=request.user, state="closed")[:3]
             )
         return render(request, "tickets/home.html", context)
 
@@ -155,7 +154,7 @@ class TicketListView(CustomerRequiredMixin, View):
         if state not in ("open", "closed", "all"):
             state = "open"
         query = request.GET.get("q", "")[:40]
-        tickets = ticket_list_for_customer(customer=self.customer, state=state, query=query)
+        tickets = ticket_list_for_user(user=request.user, state=state, query=query)
         page = _first_page_or_counted(tickets, request.GET.get("page"))
         return render(
             request,
@@ -214,6 +213,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
                     files=form.new_files(),
                     staged=form.staged_files(),
                     confirmed_new_problem=data["confirm_new_problem"],
+                    opened_by=request.user,
                 )
             if not refusal.refused:
                 attachments_staged_discard(user=request.user, form_token=form.form_token)
@@ -236,7 +236,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
         unit = form.chosen_unit()
         # Every unit's open tickets are in the page: the one chosen shows at once (on a form
         # opened from the unit too), and the script shows another's when the choice changes.
-        open_by_unit = ticket_open_list_by_unit(units=form.units)
+        open_by_unit = ticket_open_list_by_unit(user=request.user, units=form.units)
         return render(
             request,
             "tickets/ticket_form.html",
@@ -265,7 +265,7 @@ class TicketCreateView(CustomerRequiredMixin, View):
 class TicketDetailView(CustomerRequiredMixin, View):
     def get_ticket(self, number):
         try:
-            return ticket_get_for_customer(customer=self.customer, number=number)
+            return ticket_get_for_user(user=self.request.user, number=number)
         except Ticket.DoesNotExist as exc:
             # 404, not 403: numbers are sequential and easy to guess.
             raise Http404("No such ticket.") from exc
@@ -330,6 +330,7 @@ class TicketReplyView(TicketDetailView):
                     files=form.new_files(),
                     staged=form.staged_files(),
                     seen=form.cleaned_data["seen"],
+                    author=request.user,
                 )
             if not refusal.refused:
                 attachments_staged_discard(user=request.user, form_token=form.form_token)
@@ -348,7 +349,7 @@ class TicketCloseView(TicketDetailView):
     def post(self, request, number):
         ticket = self.get_ticket(number)
         with refusals_shown() as refusal:
-            ticket_close_by_customer(ticket=ticket, customer=self.customer)
+            ticket_close_by_customer(ticket=ticket, customer=self.customer, by=request.user)
         if refusal.refused:
             messages.error(request, " ".join(refusal.messages))
         else:
@@ -412,6 +413,7 @@ class TicketRemoteAccessView(TicketDetailView):
                     password=data["password"],
                     authorisation_confirmed=data["confirm_authorisation"],
                     backup_confirmed=data["confirm_backup"],
+                    by=request.user,
                 )
             if not refusal.refused:
                 messages.success(

@@ -28,6 +28,7 @@ from tickets.crypto import (
 )
 from tickets.models import RemoteAccessRequest, RemoteAccessReveal, Ticket, TicketEvent
 from tickets.recording import customer_write_check, event_record, update_record
+from tickets.selectors import ticket_is_visible
 
 TEAMVIEWER_ID_RE = re.compile(r"^\d{9,12}$")
 PASSWORD_MIN, PASSWORD_MAX = 4, 64
@@ -145,11 +146,16 @@ def remote_access_submit(
     password: str,
     authorisation_confirmed: bool,
     backup_confirmed: bool,
+    by=None,
     at: datetime | None = None,
 ) -> RemoteAccessRequest:
-    """Store the customer's TeamViewer ID and password, both encrypted, after both confirmations."""
+    """Store the customer's TeamViewer ID and password, both encrypted, after both confirmations.
+
+    `by` is the person of the workshop answering (its owner by default), who must see the ticket.
+    """
     ticket = remote_access.ticket
-    if ticket.customer_id != customer.pk:
+    by = by or customer.user
+    if ticket.customer_id != customer.pk or not ticket_is_visible(ticket=ticket, user=by):
         raise PermissionDenied
     customer_write_check(customer=customer, at=at)
     errors: dict[str, list[str]] = {}
@@ -198,7 +204,7 @@ def remote_access_submit(
         event = event_record(
             ticket=ticket,
             kind=TicketEvent.Kind.REMOTE_SUBMITTED,
-            author=customer.user,
+            author=by,
             is_public=False,
             at=now,
         )

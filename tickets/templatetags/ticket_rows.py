@@ -20,9 +20,18 @@ register = template.Library()
 _NUMBER = 987654321
 
 
-def _row(ticket: Ticket, link: tuple[str, str]) -> str:
+def _opener(ticket: Ticket, viewer_pk) -> str:
+    """ " · Marco Rossi" on a ticket a colleague opened; nothing on the viewer's own."""
+    if viewer_pk is None or ticket.opened_by_id in (None, viewer_pk):
+        return ""
+    opener = ticket.opened_by
+    return f" · {escape(opener.get_full_name() or opener.email)}"
+
+
+def _row(ticket: Ticket, link: tuple[str, str], viewer_pk=None) -> str:
     received = dates.in_service_zone(ticket.received_at)
     serial = f" · {escape(ticket.serial_number)}" if ticket.serial_number else ""
+    serial += _opener(ticket, viewer_pk)
     return (
         '\n  <li class="ticket-row">\n'
         f'    <a href="{link[0]}{ticket.number}{link[1]}">\n'
@@ -38,10 +47,14 @@ def _row(ticket: Ticket, link: tuple[str, str]) -> str:
 
 
 @register.simple_tag
-def ticket_rows(tickets, empty_text="") -> SafeString:
-    """The `<ul>` of a page of tickets: number, subject, product, serial, received, status."""
+def ticket_rows(tickets, empty_text="", viewer=None) -> SafeString:
+    """The `<ul>` of a page of tickets: number, subject, product, serial, received, status.
+
+    Given the viewer, a ticket a colleague of the workshop opened names them.
+    """
     link = tuple(escape(reverse("tickets:detail", args=[_NUMBER])).split(str(_NUMBER)))
-    rows = "".join(_row(ticket, link) for ticket in tickets)
+    viewer_pk = getattr(viewer, "pk", None)
+    rows = "".join(_row(ticket, link, viewer_pk) for ticket in tickets)
     if not rows:
         rows = f'\n  <li class="empty">{escape(str(empty_text))}</li>'
     return mark_safe(f'<ul class="ticket-list">{rows}\n</ul>')  # noqa: S308 - every value escaped
