@@ -18,12 +18,22 @@ from core.admin_pagination import NoCountPaginationMixin
 from core.forms import form_errors_add
 from customers.countries import country_choices, country_name
 from customers.imports import IMPORT_COLUMNS, OPTIONAL_COLUMNS, ImportReport
-from customers.models import Customer, CustomerImport, StaffMember, Unit, User
+from customers.models import (
+    Customer,
+    CustomerImport,
+    Invitation,
+    Member,
+    StaffMember,
+    Unit,
+    User,
+)
 from customers.selectors import customer_import_list_recent, customer_import_progress
 from customers.services import (
     customer_import_submit,
     customer_reinstate,
     customer_suspend,
+    member_remove,
+    member_scope_set,
     staff_two_factor_reset,
     unit_correct_serial,
     unit_register,
@@ -135,6 +145,71 @@ class UnitInline(admin.TabularInline):
     show_change_link = True
 
 
+class MemberInlineForm(forms.ModelForm):
+    remove = forms.BooleanField(
+        label=_("remove from the workshop"),
+        required=False,
+        help_text=_("Their log-in stops at once; their messages stay."),
+    )
+
+    class Meta:
+        model = Member
+        fields = ["scope"]
+
+
+class MemberInline(admin.TabularInline):
+    """The workshop's people (customers.Member): they come by the owner's invitation only."""
+
+    model = Member
+    form = MemberInlineForm
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["name", "email", "scope", "last_login", "created_at", "remove"]
+    readonly_fields = ["name", "email", "last_login", "created_at"]
+    verbose_name = _("member of the workshop")
+    verbose_name_plural = _("members of the workshop (besides the customer code's own log-in)")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(removed_at__isnull=True)
+            .select_related("user")
+            .order_by("created_at", "pk")
+        )
+
+    @admin.display(description=_("name"))
+    def name(self, member):
+        return member.user.get_full_name() or "—"
+
+    @admin.display(description=_("e-mail"))
+    def email(self, member):
+        return member.user.email
+
+    @admin.display(description=_("last log-in"))
+    def last_login(self, member):
+        return member.user.last_login or "—"
+
+
+class InvitationInline(admin.TabularInline):
+    """The owner's invitations, for staff to see (the owner sends and withdraws them)."""
+
+    model = Invitation
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["email", "scope", "status", "invited_by", "created_at", "expires_at"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-pk"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("invited_by")
+
+
 class CustomerImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
@@ -199,7 +274,7 @@ class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     search_fields = ["=code", "company", "=user__email"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
-    inlines = [UnitInline]
+    inlines = [UnitInline, MemberInline, InvitationInline]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     actions = ["suspend_customers", "reinstate_customers"]
@@ -309,13 +384,32 @@ class CustomerAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     def country_display(self, customer):
         return customer.country_name
 
+    def get_inlines(self, request, obj):
+        # A new customer has nobody invited yet: its people come with its owner's invitations.
+        return self.inlines if obj is not None else [UnitInline]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
             # The code and the login are the vendor's identification of the workshop.
             return [*self.readonly_fields, "code", "user"]
         return self.readonly_fields
 
+    @staticmethod
+    def _members_save(formset):
+        """Staff change what a member sees, or remove them, through the owner's services."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for member_form in formset.initial_forms:
+            member = member_form.instance
+            if member_form.cleaned_data.get("remove"):
+                member_remove(member=member)
+            elif "scope" in member_form.changed_data:
+                member_scope_set(member=member, scope=member_form.cleaned_data["scope"])
+                formset.changed_objects.append((member, ["scope"]))
+
     def save_formset(self, request, form, formset, change):
+        if formset.model is Member:
+            self._members_save(formset)
+            return
         if formset.model is not Unit:
             super().save_formset(request, form, formset, change)
             return

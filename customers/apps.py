@@ -9,12 +9,19 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     roles = {
-        OPERATORS: (("customer", ("view",)), ("unit", ("view",))),
+        OPERATORS: (
+            ("customer", ("view",)),
+            ("unit", ("view",)),
+            ("member", ("view",)),
+            ("invitation", ("view",)),
+        ),
         # Customers are never deleted (their tickets protect them): suspend them instead.
         # A lost phone: a manager removes another staff member's two-factor devices (audited).
         MANAGERS: (
             ("customer", ("add", "change")),
             ("unit", ("add", "change")),
+            # A workshop's people: what a member sees, and removing one (the customer page).
+            ("member", ("change",)),
             ("staffmember", ("view", "reset_two_factor")),
             # Erasure requests (§11): confirmed or refused through the admin's actions.
             ("erasurerequest", ("view", "change")),

@@ -16,7 +16,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, ErasureRequest, LoginSession, PersonalDataExport, User
+from customers.models import (
+    Customer,
+    ErasureRequest,
+    LoginSession,
+    Member,
+    PersonalDataExport,
+    User,
+)
 from notifications.models import Notification
 from tickets.models import (
     Attachment,
@@ -214,8 +221,17 @@ def _erase_customer_data(*, customer: Customer, members: list[User]) -> list[str
         user.is_active = False
         user.email = ""
         user.first_name = user.last_name = ""
+        if user.pk != customer.user_id:
+            # A member logs in with their e-mail address: their user name is one too.
+            user.username = f"erased-member-{user.pk}"
         user.set_unusable_password()
-        user.save(update_fields=["is_active", "email", "first_name", "last_name", "password"])
+        user.save(
+            update_fields=["is_active", "email", "first_name", "last_name", "username", "password"]
+        )
+    Member.objects.filter(customer=customer, removed_at__isnull=True).update(
+        removed_at=timezone.now()
+    )
+    customer.invitations.all().delete()
     customer.company = ERASED
     customer.contact_name = ""
     customer.phone = ""

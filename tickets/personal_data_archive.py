@@ -33,8 +33,13 @@ EXPORT_FORMAT = 1
 
 
 def customer_members(*, customer: Customer) -> list[User]:
-    """The people who log in for the workshop (today its one user; a list so members fit)."""
-    return [customer.user]
+    """The people who log in, or logged in, for the workshop: its owner, then its members."""
+    members = (
+        User.objects.filter(membership__customer=customer)
+        .select_related("membership")
+        .order_by("membership__created_at", "pk")
+    )
+    return [customer.user, *members]
 
 
 def personal_data_export_latest(*, customer: Customer) -> PersonalDataExport | None:
@@ -107,17 +112,37 @@ def _account(customer: Customer) -> dict:
 
 
 def _members(members: list[User]) -> list[dict]:
+    rows = []
+    for user in members:
+        member = getattr(user, "membership", None)
+        rows.append(
+            {
+                "username": user.username,
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "role": "member" if member is not None else "owner",
+                "tickets_seen": member.scope if member is not None else "all",
+                "joined_at": _iso(user.date_joined),
+                "removed_at": _iso(member.removed_at) if member is not None else None,
+                "last_login": _iso(user.last_login),
+                "active": user.is_active,
+            }
+        )
+    return rows
+
+
+def _invitations(customer: Customer) -> list[dict]:
     return [
         {
-            "username": user.username,
-            "email": user.email,
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "joined_at": _iso(user.date_joined),
-            "last_login": _iso(user.last_login),
-            "active": user.is_active,
+            "email": invitation.email,
+            "tickets_seen": invitation.scope,
+            "status": invitation.status,
+            "sent_at": _iso(invitation.created_at),
+            "expires_at": _iso(invitation.expires_at),
+            "answered_at": _iso(invitation.answered_at),
         }
-        for user in members
+        for invitation in customer.invitations.order_by("created_at", "pk")
     ]
 
 
@@ -176,6 +201,7 @@ def _ticket(ticket: Ticket) -> dict:
         "status": ticket.status,
         "product": ticket.product.name,
         "serial_number": ticket.serial_number,
+        "opened_by": ticket.opened_by.email if ticket.opened_by_id else None,
         "subject": ticket.subject,
         "vehicle": ticket.vehicle_description,
         "vehicle_identification": ticket.vehicle_identification,
@@ -264,6 +290,7 @@ def _export_write(export: PersonalDataExport) -> None:
         "generated_at": _iso(timezone.now()),
         "account": _account(customer),
         "members": _members(members),
+        "invitations": _invitations(customer),
         "units": _units(customer),
         "tickets": [],
         "login_records": _login_records(members),
@@ -273,7 +300,7 @@ def _export_write(export: PersonalDataExport) -> None:
     with tempfile.TemporaryFile() as temporary:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
             rows = (
-                tickets.select_related("product", "terms_version", "rating")
+                tickets.select_related("product", "terms_version", "rating", "opened_by")
                 .prefetch_related("events__author", "attachments")
                 .order_by("number")
             )

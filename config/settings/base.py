@@ -383,6 +383,8 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "schedule.Maintenance", "exclude_fields": [*AUDIT_STAMPS, "notice"]},
     {"model": "schedule.Notice", "exclude_fields": AUDIT_STAMPS},
     {"model": "tickets.RemoteAccessReveal", "include_fields": ["request", "operator"]},
+    # Who may read a workshop's tickets: its members, what they see, their removal.
+    {"model": "customers.Member", "include_fields": ["scope", "removed_at"]},
     # The promises the queue and the dashboard count against.
     {"model": "tickets.ServiceTarget", "exclude_fields": AUDIT_STAMPS},
     # Staff's two-factor devices: set up, confirmed, removed; never their keys or codes.

@@ -17,6 +17,8 @@ OPERATOR_CODENAMES = {
     "tickets.view_servicetarget",
     "customers.view_customer",
     "customers.view_unit",
+    "customers.view_member",
+    "customers.view_invitation",
     "products.view_product",
     "notifications.view_notification",
 }
@@ -31,6 +33,7 @@ MANAGER_EXTRA = {
     "customers.change_customer",
     "customers.add_unit",
     "customers.change_unit",
+    "customers.change_member",
     "customers.view_staffmember",
     "customers.reset_two_factor",
     "customers.view_erasurerequest",

@@ -50,6 +50,9 @@ def customer_form(customer: Customer, *, new_units=(), existing=None, **changes)
         data[f"units-{index}-customer"] = str(customer.pk)
         data[f"units-{index}-product"] = str(product.pk)
         data[f"units-{index}-serial_number"] = serial
+    # The workshop's people and invitations (none here): their inlines' empty forms.
+    for prefix in ("members", "invitations"):
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data.update(changes)
     return data
 
