@@ -480,7 +480,7 @@ def invitation_accept(
                 _("The workshop's account is suspended: the invitation cannot be accepted now.")
             )
         user = (
-            user_model.objects.select_for_update()
+            user_model.objects.select_for_update(of=("self",))
             .filter(email__iexact=invitation.email)
             .select_related("membership")
             .first()

@@ -16,8 +16,15 @@ from PIL import Image, ImageDraw
 
 from core.models import TermsVersion
 from core.roles import MANAGERS, OPERATORS, roles_sync
-from customers.models import Customer, Unit
-from customers.services import customer_create, customer_suspend, unit_register, unit_report_lost
+from customers.models import Customer, Member, Unit
+from customers.services import (
+    customer_create,
+    customer_suspend,
+    invitation_accept,
+    invitation_create,
+    unit_register,
+    unit_report_lost,
+)
 from products.models import Product
 from schedule.gate import service_status
 from schedule.models import ServiceHours
@@ -50,6 +57,9 @@ DEMO_TERMS = "\n\n".join(
 )
 
 
+# Mario Rossi's colleague: a member of DEMO01 who sees only the tickets he opened.
+MEMBER_EMAIL = "marco.bianchi@example.com"
+
 CUSTOMERS = [
     ("DEMO01", "Officina Rossi S.n.c.", "mario.rossi@example.com", "Mario Rossi", "it", "IT"),
     ("DEMO02", "Garage Dupont", "claire.dupont@example.com", "Claire Dupont", "fr", "FR"),
@@ -80,6 +90,9 @@ class Command(BaseCommand):
             (code, email, f"{company} ({LANGUAGE_NAMES[language]})")
             for code, company, email, _contact, language, _country in CUSTOMERS
         ]
+        people.append(
+            ("DEMO01", MEMBER_EMAIL, "Marco Bianchi, Mario Rossi's colleague: sees his own tickets")
+        )
         people.append(("DEMO04", "suspended@example.com", "Suspended Motors: reads, cannot write"))
         lines = [
             "",
@@ -91,6 +104,8 @@ class Command(BaseCommand):
                 f"Customers log in with their code or e-mail, password {DEMO_PASSWORD}"
             ),
             *(f"  {code}  {email:<28} {who}" for code, email, who in people),
+            "  (Mario Rossi, DEMO01, invites colleagues under People; the e-mails go to the folder"
+            " below.)",
             style.MIGRATE_HEADING("Staff log in to the admin"),
             f"  operator / {DEMO_PASSWORD}    manager / {DEMO_PASSWORD}",
             "",
@@ -210,7 +225,7 @@ class Command(BaseCommand):
             customer=smith, product=products["kessv2-slave"], serial_number="KS900321"
         )
 
-        instants = iter(_open_instants(count=14))
+        instants = iter(_open_instants(count=15))
 
         def open_ticket(customer, unit, subject, **extra):
             fields = {
@@ -279,6 +294,16 @@ class Command(BaseCommand):
         duplicate = open_ticket(dupont, ecm, "Databank file will not open", error_message="Err 12")
         ticket_mark_duplicate(ticket=duplicate, original=original, operator=operator)
         open_ticket(smith, None, "Databank: missing file for BMW 320d", software_version="")
+        # A colleague of Mario Rossi's, invited and joined, who opened a ticket of his own.
+        invitation = invitation_create(
+            customer=rossi, by=rossi.user, email=MEMBER_EMAIL, scope=Member.Scope.OWN
+        )
+        marco = invitation_accept(
+            invitation=invitation, first_name="Marco", last_name="Bianchi", password=DEMO_PASSWORD
+        )
+        open_ticket(
+            rossi, ktag, "K-TAG does not read the TC1797 in boot mode", opened_by=marco.user
+        )
         unit_report_lost(unit=lost, status=Unit.Status.STOLEN, details="Van broken into on 2 May.")
         ticket_create(
             customer=smith,
