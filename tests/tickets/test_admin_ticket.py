@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from schedule import gate
 from tests.conftest import make_image
+from tests.customers.factories import MemberFactory
 from tests.schedule.factories import ClosureFactory
 from tests.tickets.factories import TicketFactory
 from tickets.models import Attachment, Ticket, TicketEvent
@@ -261,3 +262,16 @@ def test_the_admin_cannot_add_rewrite_or_delete_tickets(operator_client, ticket)
 def test_unknown_ticket_page_is_not_found_on_post(operator_client):
     url = reverse("admin:tickets_ticket_change", args=[987654])
     assert operator_client.post(url, {"_ticket_action": "take"}).status_code == 404
+
+
+def test_the_page_names_the_member_who_opened_the_ticket(operator_client):
+    member = MemberFactory(user__first_name="Luigi", user__last_name="Verdi")
+    by_member = TicketFactory(customer=member.customer, opened_by=member.user)
+    by_owner = TicketFactory(customer=member.customer)
+
+    shown = operator_client.get(page_url(by_member)).content.decode()
+    not_shown = operator_client.get(page_url(by_owner)).content.decode()
+
+    assert f"opened by Luigi Verdi ({member.user.email})" in shown
+    assert "opened by" not in not_shown
+    assert member.customer.code in not_shown

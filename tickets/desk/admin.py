@@ -169,7 +169,7 @@ class TicketAdmin(TicketPageMixin, NoCountPaginationMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("customer", "product", "assigned_to", "duplicate_of")
+            .select_related("customer", "opened_by", "product", "assigned_to", "duplicate_of")
         )
 
     def get_search_results(self, request, queryset, search_term):

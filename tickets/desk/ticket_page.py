@@ -154,15 +154,21 @@ class TicketPageMixin:
     def customer_detail(self, obj):
         customer = obj.customer
         url = reverse("admin:customers_customer_change", args=[customer.pk])
+        shown = format_html('<a href="{}">{} · {}</a>', url, customer.code, customer.company)
+        if obj.opened_by_id and obj.opened_by_id != customer.user_id:
+            # Opened by a member of the workshop, not by the customer code's own log-in.
+            opener = obj.opened_by
+            shown = format_html(
+                "{} · {}",
+                shown,
+                gettext("opened by %(name)s (%(email)s)")
+                % {"name": opener.get_full_name() or opener.username, "email": opener.email},
+            )
         if customer.is_suspended:
             return format_html(
-                '<a href="{}">{} · {}</a> <span class="ticket-warning">{}</span>',
-                url,
-                customer.code,
-                customer.company,
-                gettext("suspended"),
+                '{} <span class="ticket-warning">{}</span>', shown, gettext("suspended")
             )
-        return format_html('<a href="{}">{} · {}</a>', url, customer.code, customer.company)
+        return shown
 
     @admin.display(description=_("duplicates"))
     def duplicates_detail(self, obj):
