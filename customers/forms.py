@@ -81,10 +81,6 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(
         label=_("Your colleague's e-mail"),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-        help_text=_(
-            "They receive a link to choose their password; it works once, for %(days)s days."
-        )
-        % {"days": settings.WORKSHOP_INVITATION_DAYS},
     )
     scope = forms.ChoiceField(
         label=_("Tickets they see"),
@@ -92,6 +88,14 @@ class InvitationForm(forms.Form):
         initial=Member.Scope.OWN,
         widget=forms.RadioSelect,
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Formatted per form, not at import: a lazy text formatted at import is frozen in the
+        # language of the process, English, whatever the reader's language.
+        self.fields["email"].help_text = _(
+            "They receive a link to choose their password; it works once, for %(days)s days."
+        ) % {"days": settings.WORKSHOP_INVITATION_DAYS}
 
 
 class MemberScopeForm(forms.Form):
