@@ -236,6 +236,14 @@ def s3_bucket(s3_server, settings, _private_media):
     s3_server.delete_bucket(name)
 
 
+@pytest.fixture(params=["disk", "bucket"])
+def any_storage(request, _private_media):
+    """Run the test once on the local folder, once on a bucket of moto's server: its name, or ""."""
+    if request.param == "bucket":
+        return request.getfixturevalue("s3_bucket")
+    return ""
+
+
 @pytest.fixture
 def terms(db):
     """Terms in force since long before any instant a test travels to."""
