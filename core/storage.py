@@ -166,3 +166,122 @@ def stored_file_response(field_file, **kwargs):
     if stored.size is not None and not response.has_header("Content-Length"):
         response["Content-Length"] = str(stored.size)
     return response
+
+
+# Moving the local files into the bucket (manage.py attachments_to_storage) ----------------------
+
+# Files up to this size are read whole before the PUT; larger ones go up in parts, which S3 also
+# shows only once the last part is in (CompleteMultipartUpload): never a half-written object.
+COPY_IN_MEMORY_MAX = 64 * 1024 * 1024
+
+
+class StorageUnavailableError(Exception):
+    """The default storage is not a bucket, or the bucket cannot be reached."""
+
+
+@dataclass
+class LocalFile:
+    name: str  # the storage name: the path under the source folder, with forward slashes
+    path: Path
+    size: int
+
+
+@dataclass
+class CopyResult:
+    copied: int = 0
+    copied_bytes: int = 0
+    skipped: int = 0
+
+
+def local_files(source: Path) -> list[LocalFile]:
+    """The files under a local storage folder, in name order."""
+    found = []
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            found.append(
+                LocalFile(
+                    name=path.relative_to(source).as_posix(), path=path, size=path.stat().st_size
+                )
+            )
+    return found
+
+
+def _bucket_key(storage, name: str) -> str:
+    location = (storage.location or "").strip("/")
+    return f"{location}/{name}" if location else name
+
+
+def bucket_check(storage) -> None:
+    """Raise StorageUnavailableError unless `storage` is a bucket that answers to our keys."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if not is_s3(storage):
+        raise StorageUnavailableError(
+            "The default storage is not an S3 bucket: set AWS_STORAGE_BUCKET_NAME (and "
+            "AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for a bucket outside "
+            "AWS) in the environment of this command."
+        )
+    try:
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise StorageUnavailableError(
+            f"The bucket {storage.bucket_name!r} cannot be used ({code or exc}): check that it "
+            "exists and that the keys may read and write it."
+        ) from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailableError(
+            f"The bucket {storage.bucket_name!r} cannot be reached: {exc}"
+        ) from exc
+
+
+def bucket_sizes(storage) -> dict[str, int]:
+    """The size of every object under the storage's prefix, by key: one listing, not a HEAD each."""
+    location = (storage.location or "").strip("/")
+    prefix = f"{location}/" if location else ""
+    return {item.key: item.size for item in storage.bucket.objects.filter(Prefix=prefix)}
+
+
+def attachments_copy_to_storage(
+    *, source: Path, storage, dry_run: bool = False, on_file=None
+) -> CopyResult:
+    """Copy the local files missing from the bucket (or of another size) to the same names.
+
+    Idempotent and resumable: what is already there with the same size is skipped, so a run cut
+    short is finished by the next one. Local files are only read. `on_file(local, copied)` is
+    called after each file (the command's progress bar).
+    """
+    import mimetypes
+
+    bucket_check(storage)
+    present = bucket_sizes(storage)
+    result = CopyResult()
+    for local in local_files(source):
+        key = _bucket_key(storage, local.name)
+        if present.get(key) == local.size:
+            result.skipped += 1
+            if on_file:
+                on_file(local, False)
+            continue
+        if not dry_run:
+            extra = dict(storage.get_object_parameters(local.name))
+            extra.setdefault(
+                "ContentType", mimetypes.guess_type(local.name)[0] or "application/octet-stream"
+            )
+            _upload(storage, key=key, local=local, extra=extra)
+        result.copied += 1
+        result.copied_bytes += local.size
+        if on_file:
+            on_file(local, True)
+    return result
+
+
+def _upload(storage, *, key: str, local: LocalFile, extra: dict) -> None:
+    obj = storage.bucket.Object(key)
+    with local.path.open("rb") as handle:
+        if local.size <= COPY_IN_MEMORY_MAX:
+            # The whole file read first: a file that fails half-way is never PUT at all.
+            data = handle.read()
+            obj.put(Body=data, **extra)
+        else:
+            obj.upload_fileobj(handle, ExtraArgs=extra)
