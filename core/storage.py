@@ -10,9 +10,12 @@ and streams the file itself (`stored_file_open`), so no bucket URL ever reaches 
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 S3_BACKEND = "storages.backends.s3.S3Storage"
 DISK_BACKEND = "django.core.files.storage.FileSystemStorage"
@@ -154,14 +157,12 @@ def stored_file_response(field_file, **kwargs):
     Keywords go to FileResponse (as_attachment, filename, content_type); the caller adds its
     own security headers, the same whichever storage holds the file.
     """
-    import logging
-
     from django.http import FileResponse, Http404
 
     try:
         stored = stored_file_open(field_file)
     except FileNotFoundError as exc:
-        logging.getLogger(__name__).warning("Stored file %s is missing", field_file.name)
+        logger.warning("Stored file %s is missing", field_file.name)
         raise Http404 from exc
     response = FileResponse(stored.stream, **kwargs)
     if stored.size is not None and not response.has_header("Content-Length"):
