@@ -877,3 +877,27 @@ def test_the_people_pages_queries_do_not_grow_with_its_members(
     with django_assert_num_queries(queries):
         response = owner.get(TEAM)
     assert text(response).count("@example.com") >= 10
+
+
+# An address that got a log-in elsewhere after its invitation -----------------------------------
+
+
+def test_an_address_that_joined_another_workshop_is_told_so_above_the_form(on_commit):
+    first, second = CustomerFactory(), CustomerFactory()
+    for workshop in (first, second):
+        invite(logged_in(workshop.user), on_commit, "marco@officina.example")
+    first_token, second_token = (token_of(message) for message in mail.outbox)
+    assert accept(Client(), first_token).status_code == 302
+
+    response = accept(Client(), second_token, password="Another-Password-1234")
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    refusal = "This address already has a log-in on the portal."
+    summary = page.split('id="form-errors"', 1)[1].split("</div>", 1)[0]
+    assert refusal in summary
+    # Not blamed on the password they typed: nothing under that field, no "Password: …" link.
+    assert "Password: " not in text(response)
+    assert 'class="field field-error required"' not in page
+    assert Member.objects.get().customer == first
+    assert User.objects.get(email="marco@officina.example").check_password(NEW_PASSWORD)
