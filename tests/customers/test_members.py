@@ -183,7 +183,7 @@ def test_the_link_opens_a_page_naming_the_workshop_and_the_scope(client, invited
     page = text(response)
     assert customer.company in page
     assert "marco@officina.example" in page
-    assert "Only the tickets they opened" in page
+    assert "Only the tickets you open" in page
     assert 'name="password1"' in response.content.decode()
 
 
@@ -901,3 +901,39 @@ def test_an_address_that_joined_another_workshop_is_told_so_above_the_form(on_co
     assert 'class="field field-error required"' not in page
     assert Member.objects.get().customer == first
     assert User.objects.get(email="marco@officina.example").check_password(NEW_PASSWORD)
+
+
+# What the colleague is told they will see, in their own person ------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "it", "fr"])
+def test_the_colleague_reads_their_scope_as_you_not_they(
+    settings, customer, owner, on_commit, language
+):
+    # The scope's labels speak of the colleague to the owner ("Only the tickets they opened");
+    # the invitation's e-mail, its page and the member's profile speak to the colleague.
+    customer.language = language
+    customer.save(update_fields=["language"])
+    with translation.override(language):
+        theirs = gettext("Only the tickets they opened")
+        yours = gettext("Only the tickets you open")
+    if language != "en":
+        assert yours != "Only the tickets you open", "the catalogue lacks the text"
+
+    invite(owner, on_commit, "marco@officina.example", "own")
+    [message] = mail.outbox
+    [(body, _mimetype)] = message.alternatives
+    for part in (message.body, html.unescape(body)):
+        assert yours in part
+        assert theirs not in part
+    token = token_of(message)
+    page = text(Client().get(link_path(token), HTTP_ACCEPT_LANGUAGE=language))
+    assert yours in page
+    assert theirs not in page
+
+    member = MemberFactory(customer=customer, scope=Member.Scope.OWN)
+    profile = logged_in(member.user).get(
+        reverse("customers:profile"), HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert yours in text(profile)
+    assert theirs not in text(profile)
