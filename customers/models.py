@@ -175,6 +175,19 @@ class Member(TimeStampedModel):
     def sees_all(self) -> bool:
         return self.scope == self.Scope.ALL
 
+    @property
+    def scope_for_member(self) -> str:
+        """What the member sees, told to the member ("you"), where Scope's labels tell the owner."""
+        return SCOPE_FOR_MEMBER[self.scope]
+
+
+# The scope's labels speak of the colleague to the owner ("Only the tickets they opened"); the
+# invitation's e-mail and page and the member's profile speak to the colleague.
+SCOPE_FOR_MEMBER = {
+    Member.Scope.OWN: _("Only the tickets you open"),
+    Member.Scope.ALL: _("Every ticket of the workshop"),
+}
+
 
 class Invitation(TimeStampedModel):
     """The owner's invitation of a colleague: a signed link, valid for a few days, used once."""
@@ -231,6 +244,11 @@ class Invitation(TimeStampedModel):
 
     def __str__(self):
         return f"{self.email} ({self.get_status_display()})"
+
+    @property
+    def scope_for_member(self) -> str:
+        """What the colleague will see, told to the colleague ("you")."""
+        return SCOPE_FOR_MEMBER[self.scope]
 
 
 class Unit(TimeStampedModel):

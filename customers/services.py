@@ -7,7 +7,7 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -473,8 +473,12 @@ def invitation_accept(
             Invitation.objects.select_for_update().select_related("customer").get(pk=invitation.pk)
         )
         waiting = invitation.status == Invitation.Status.PENDING
+        # The invitation's own refusals are the whole form's (NON_FIELD_ERRORS): the view puts
+        # the other errors, the password validators', under the password.
         if not waiting or invitation.expires_at <= timezone.now():
-            raise ValidationError(_("This invitation can no longer be accepted."))
+            raise ValidationError(
+                {NON_FIELD_ERRORS: _("This invitation can no longer be accepted.")}
+            )
         if invitation.customer.is_suspended:
             raise PermissionDenied(
                 _("The workshop's account is suspended: the invitation cannot be accepted now.")
@@ -487,7 +491,9 @@ def invitation_accept(
         )
         member = getattr(user, "membership", None) if user is not None else None
         if user is not None and (member is None or member.customer_id != invitation.customer_id):
-            raise ValidationError(_("This address already has a log-in on the portal."))
+            raise ValidationError(
+                {NON_FIELD_ERRORS: _("This address already has a log-in on the portal.")}
+            )
         if user is None:
             user = user_model(username=invitation.email, email=invitation.email)
         user.first_name = first_name.strip()[:150]
