@@ -83,6 +83,25 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Behind PgBouncer in transaction mode a server connection serves this process for one
+# transaction only, then another client: nothing may outlive a transaction on it. No persistent
+# connections (PgBouncer keeps them), no server-side cursors (a cursor lives on one server
+# connection, across transactions when iterating), no prepared statements (psycopg 3 prepares a
+# query it has run a few times, on a server connection the next transaction may not get).
+DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+
+
+def transaction_pooling(database: dict) -> dict:
+    """Make a database setting safe behind a transaction-mode pooler (PgBouncer)."""
+    database["CONN_MAX_AGE"] = 0
+    database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return database
+
+
+if DATABASE_TRANSACTION_POOLING:
+    transaction_pooling(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Accounts -------------------------------------------------------------------------------------
