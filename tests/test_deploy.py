@@ -117,3 +117,18 @@ def test_transaction_pooling_passes_the_deployment_checklist():
     env = {**PRODUCTION_ENV, "DATABASE_TRANSACTION_POOLING": "true"}
     result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_beat_runs_the_exactly_once_scheduler():
+    code = (
+        "from config.celery_app import app; app.loader.import_default_modules();"
+        " print(app.conf.beat_scheduler, app.conf.redbeat_redis_url,"
+        " app.conf.redbeat_lock_timeout)"
+    )
+    result = run_python("-c", code, env={**PRODUCTION_ENV, "BEAT_LOCK_TIMEOUT": "45"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == [
+        "core.beat:ExactlyOnceScheduler",
+        PRODUCTION_ENV["REDIS_URL"],
+        "45",
+    ]

@@ -308,6 +308,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
+# Beat exactly once (core.beat, on RedBeat): any number of `celery beat` may run, only the one
+# holding a lock in Redis sends; the schedule and each task's last run live in Redis too, so
+# another beat takes over within BEAT_LOCK_TIMEOUT seconds of the holder's death, on time.
+BEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT", default=30)
+CELERY_BEAT_SCHEDULER = "core.beat:ExactlyOnceScheduler"
+CELERY_REDBEAT_REDIS_URL = REDIS_URL or CELERY_BROKER_URL
+CELERY_REDBEAT_KEY_PREFIX = "portal:beat"
+CELERY_REDBEAT_LOCK_TIMEOUT = BEAT_LOCK_TIMEOUT
+CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# The holder renews the lock on each tick, and a standby tries for it as often.
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, BEAT_LOCK_TIMEOUT // 5)
 # Temporary SMTP failures (4xx, connection errors): exponential back-off, then give up.
 NOTIFICATIONS_RETRY_BACKOFF = env.float("NOTIFICATIONS_RETRY_BACKOFF", default=30.0)
 NOTIFICATIONS_RETRY_BACKOFF_MAX = env.float("NOTIFICATIONS_RETRY_BACKOFF_MAX", default=900.0)
