@@ -58,6 +58,8 @@ env:
 	print("DJANGO_SECRET_KEY=" + secrets.token_urlsafe(50)); \
 	print("REMOTE_ACCESS_KEYS=" + base64.urlsafe_b64encode(os.urandom(32)).decode()); \
 	print("POSTGRES_PASSWORD=" + secrets.token_urlsafe(24)); \
+	print("MINIO_ROOT_USER=portal-" + secrets.token_hex(4)); \
+	print("MINIO_ROOT_PASSWORD=" + secrets.token_urlsafe(24)); \
 	print("DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1")' > .env
 	@chmod 600 .env
 	@echo "Wrote .env with fresh secrets; docker compose up reads it."
