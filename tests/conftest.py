@@ -206,6 +206,44 @@ def _private_media(settings, tmp_path):
     shutil.rmtree(root, ignore_errors=True)
 
 
+# Object storage (tests/s3server.py) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server, one per test process; skips on a laptop without it, fails in CI."""
+    from tests.s3server import S3Server, S3ServerError, moto_missing
+
+    missing = moto_missing()
+    require_service(not missing, missing)
+    server = S3Server()
+    try:
+        server.start()
+    except S3ServerError as exc:
+        require_service(False, f"moto's S3 server ({exc})")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, settings, _private_media):
+    """A fresh private bucket, made the default storage (settings.STORAGES) for this test."""
+    name = s3_server.create_bucket()
+    settings.STORAGES = {**settings.STORAGES, "default": s3_server.storage_config(name)}
+    yield name
+    s3_server.delete_bucket(name)
+
+
+@pytest.fixture(params=["disk", "bucket"])
+def any_storage(request, _private_media):
+    """Run the test once on the local folder, once on a bucket of moto's server: its name, or ""."""
+    if request.param == "bucket":
+        return request.getfixturevalue("s3_bucket")
+    return ""
+
+
 @pytest.fixture
 def terms(db):
     """Terms in force since long before any instant a test travels to."""

@@ -5,6 +5,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from core.storage import default_storage_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -178,11 +180,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Every upload is private: there is no public MEDIA_URL; files go out through a view that checks
 # who is asking.
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "var" / "private")
+# AWS_STORAGE_BUCKET_NAME moves them to a private S3-compatible bucket instead (core.storage:
+# endpoint, keys, region and key prefix from AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_S3_REGION_NAME, AWS_LOCATION), which every web and worker process
+# shares; the files still go out through the same views, streamed from the bucket.
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": "/unused/"},
-    },
+    "default": default_storage_config(env, private_media_root=PRIVATE_MEDIA_ROOT),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 FILE_UPLOAD_PERMISSIONS = 0o640

@@ -3,6 +3,8 @@
 import base64
 import hashlib
 
+from core.storage import disk_storage_config
+
 from .base import *
 from .base import BASE_DIR, env
 
@@ -19,7 +21,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 CALENDAR_REVALIDATE_SECONDS = 0
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 PRIVATE_MEDIA_ROOT = env.path("TEST_PRIVATE_MEDIA_ROOT", default=BASE_DIR / "var" / "test-private")
-STORAGES["default"]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT
+# Disk, whatever the environment names: the object-storage tests switch to a bucket of their own.
+STORAGES["default"] = disk_storage_config(PRIVATE_MEDIA_ROOT)
 LANGUAGE_CODE = "en"
 AXES_ENABLED = True
 

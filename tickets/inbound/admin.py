@@ -6,13 +6,14 @@ is there to download. Rows are written by the mailbox reader only and kept as it
 """
 
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_pagination import NoCountPaginationMixin
 from core.dates import datetime_short, in_service_zone
+from core.storage import stored_file_response
 from tickets.models import InboundMail, InboundMailbox
 
 
@@ -100,8 +101,8 @@ class InboundMailAdmin(NoCountPaginationMixin, admin.ModelAdmin):
         mail = InboundMail.objects.filter(pk=pk).first()
         if mail is None or not self.has_view_permission(request, mail) or not mail.original:
             raise Http404
-        response = FileResponse(
-            mail.original.open("rb"), as_attachment=True, filename=f"message-{mail.pk}.eml"
+        response = stored_file_response(
+            mail.original, as_attachment=True, filename=f"message-{mail.pk}.eml"
         )
         response["Content-Type"] = "message/rfc822"
         return response

@@ -8,12 +8,13 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views import View, defaults
 
+from core.storage import stored_file_response
 from tickets.models import Attachment
 from tickets.selectors import (
     attachment_get_for_user,
@@ -41,11 +42,14 @@ class AttachmentDownloadView(View):
         field = attachment.thumbnail if self.thumbnail else attachment.file
         if not field.name:
             raise Http404
+        # Streamed from the storage, disk or bucket, after the check above: never a redirect to
+        # the bucket, whose response headers would not be ours (README, "Attachments in object
+        # storage"). A file the storage lost is a 404, not an error page.
         if self.thumbnail:
-            response = FileResponse(field.open("rb"), content_type="image/jpeg")
+            response = stored_file_response(field, content_type="image/jpeg")
         else:
-            response = FileResponse(
-                field.open("rb"),
+            response = stored_file_response(
+                field,
                 as_attachment=True,
                 filename=attachment.original_name,
                 content_type=attachment.content_type,

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from core.forms import form_errors_add
+from core.storage import stored_file_response
 from customers.mixins import OwnerRequiredMixin
 from customers.models import PersonalDataExport
 from customers.selectors import unit_list_for_customer
@@ -125,8 +126,8 @@ class PersonalDataExportDownloadView(OwnerRequiredMixin, View):
             or export.expires_at <= timezone.now()
         ):
             raise Http404
-        response = FileResponse(
-            export.file.open("rb"),
+        response = stored_file_response(
+            export.file,
             as_attachment=True,
             filename=f"personal-data-{self.customer.code}-{export.ready_at:%Y%m%d}.zip",
             content_type="application/zip",
