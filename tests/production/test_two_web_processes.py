@@ -1,7 +1,8 @@
 """Two web processes share everything through PostgreSQL, Redis and the attachment storage.
 
 Two gunicorns on two ports, on config.settings.production with the same environment (the same
-secret key, database, Redis and storage), as two web machines behind a load balancer would be:
+secret key, database, Redis, and a private bucket of moto's S3 server for the attachments), as two
+web machines behind a load balancer would be:
 a file uploaded through one is downloaded through the other, byte for byte; a log-in made on one
 is a log-in on the other; operators pressing take-next on both at once, many times over, are
 handed different tickets. Three ways in: straight to each gunicorn, through the shipped nginx
@@ -13,7 +14,6 @@ import itertools
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -34,28 +34,26 @@ TAKES = 32  # take-next presses, split across both processes: the last find the 
 CHANGE_PAGE = re.compile(r"/admin/tickets/ticket/(\d+)/change/$")
 
 
-def shared_storage_env(root: Path) -> dict:
-    """Where both processes keep the attachments: one folder both see (a shared disk)."""
-    folder = root / "shared-media"
-    folder.mkdir(exist_ok=True)
-    return {"PRIVATE_MEDIA_ROOT": str(folder)}
+def shared_storage_env(s3_server, bucket: str) -> dict:
+    """Where both processes keep the attachments: one private bucket of moto's S3 server."""
+    return s3_server.env(bucket)
 
 
 @pytest.fixture
-def two_webs(live_database, machine_redis, tmp_path, run_process):
+def two_webs(live_database, machine_redis, s3_server, s3_bucket, tmp_path, run_process):
     """Start two gunicorns with one environment; `database_url` may point them at a pooler."""
 
     def start(*, database_url: str = live_database, **extra: str) -> list[Gunicorn]:
-        storage = shared_storage_env(tmp_path)
         env = production_env(
             database_url=database_url,
             redis_url=machine_redis,
             email_url="consolemail://",
-            media_root=Path(storage.get("PRIVATE_MEDIA_ROOT", tmp_path / "unused")),
+            # Each its own folder, as on two machines: nothing of the attachments goes there.
+            media_root=tmp_path / "local-media",
             # The calendar is tested elsewhere: keep the service open whatever the hour and day.
             HOLIDAYS_COUNTRY="",
             SERVICE_GATE_OUTSIDE_HOURS="false",
-            **storage,
+            **shared_storage_env(s3_server, s3_bucket),
             **extra,
         )
         return [
@@ -107,6 +105,9 @@ def check_shared_files_and_sessions(one: str, other: str, people: dict) -> None:
     ticket = Ticket.objects.filter(customer=unit.customer).latest("number")
     assert answer.url.endswith(f"/tickets/{ticket.number}/")
     attachment = Attachment.objects.get(ticket=ticket)
+    # Stored in the bucket (this process's default storage too: the s3_bucket fixture).
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == content
 
     # The session made on one process is honoured by the other: the same cookies, no log-in.
     page = customer.get(f"{other}/tickets/{ticket.number}/", allow_redirects=False)
@@ -176,11 +177,13 @@ def check_take_next_hands_out_different_tickets(urls: list[str], people: dict) -
     assert assignments.count() == len(queued)
 
 
-def test_two_web_processes_share_files_sessions_and_the_queue(two_webs, people):
+def test_two_web_processes_share_files_sessions_and_the_queue(two_webs, people, tmp_path):
     a, b = (web.url for web in two_webs())
     check_shared_files_and_sessions(a, b, people)
     check_shared_files_and_sessions(b, a, people)
     check_take_next_hands_out_different_tickets([a, b], people)
+    # Nothing went to a local disk.
+    assert not [path for path in (tmp_path / "local-media").rglob("*") if path.is_file()]
 
 
 def test_nginx_in_front_of_two_web_processes_spreads_the_requests(two_webs, start_nginx, people):
