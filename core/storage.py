@@ -64,18 +64,19 @@ def s3_storage_config(
     return {"BACKEND": S3_BACKEND, "OPTIONS": options}
 
 
-def default_storage_config(env, *, private_media_root: str | Path) -> dict[str, Any]:
-    """The default storage the environment asks for: the bucket when one is named, else disk."""
-    bucket = env.str("AWS_STORAGE_BUCKET_NAME", default="").strip()
+def default_storage_config(
+    *, private_media_root: str | Path, bucket: str = "", **s3_options: str
+) -> dict[str, Any]:
+    """The default storage the settings ask for: the bucket when one is named, else the disk.
+
+    `s3_options` are s3_storage_config's (endpoint_url, access_key, secret_key, region,
+    location), read from the environment by config/settings/base.py.
+    """
+    bucket = (bucket or "").strip()
     if not bucket:
         return disk_storage_config(private_media_root)
     return s3_storage_config(
-        bucket=bucket,
-        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default="").strip(),
-        access_key=env.str("AWS_ACCESS_KEY_ID", default="").strip(),
-        secret_key=env.str("AWS_SECRET_ACCESS_KEY", default="").strip(),
-        region=env.str("AWS_S3_REGION_NAME", default="").strip(),
-        location=env.str("AWS_LOCATION", default="").strip(),
+        bucket=bucket, **{key: (value or "").strip() for key, value in s3_options.items()}
     )
 
 
@@ -243,45 +244,76 @@ def bucket_sizes(storage) -> dict[str, int]:
 
 
 def attachments_copy_to_storage(
-    *, source: Path, storage, dry_run: bool = False, on_file=None
+    *, source: Path, storage, dry_run: bool = False, jobs: int = 4, on_file=None
 ) -> CopyResult:
     """Copy the local files missing from the bucket (or of another size) to the same names.
 
     Idempotent and resumable: what is already there with the same size is skipped, so a run cut
-    short is finished by the next one. Local files are only read. `on_file(local, copied)` is
-    called after each file (the command's progress bar).
+    short is finished by the next one. Local files are only read. `jobs` files go up at once
+    (each PUT waits mostly on the network); `on_file(local, copied)` is called after each file
+    (the command's progress bar). The first failure stops the run once the uploads under way
+    are finished, and is raised.
     """
-    import mimetypes
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     bucket_check(storage)
     present = bucket_sizes(storage)
     result = CopyResult()
-    for local in local_files(source):
-        key = _bucket_key(storage, local.name)
-        if present.get(key) == local.size:
+
+    def done(local: LocalFile, copied: bool) -> None:
+        if copied:
+            result.copied += 1
+            result.copied_bytes += local.size
+        else:
             result.skipped += 1
-            if on_file:
-                on_file(local, False)
-            continue
-        if not dry_run:
-            extra = dict(storage.get_object_parameters(local.name))
-            extra.setdefault(
-                "ContentType", mimetypes.guess_type(local.name)[0] or "application/octet-stream"
-            )
-            _upload(storage, key=key, local=local, extra=extra)
-        result.copied += 1
-        result.copied_bytes += local.size
         if on_file:
-            on_file(local, True)
+            on_file(local, copied)
+
+    missing = []
+    for local in local_files(source):
+        if present.get(_bucket_key(storage, local.name)) == local.size:
+            done(local, False)
+        elif dry_run:
+            done(local, True)
+        else:
+            missing.append(local)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        running: dict = {}
+        try:
+            for local in missing:
+                if len(running) >= 2 * max(1, jobs):
+                    finished, _left = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+                        done(running.pop(future), True)
+                running[pool.submit(_copy_one, storage, local)] = local
+            for future in list(running):
+                future.result()
+                done(running.pop(future), True)
+        finally:
+            for future in running:
+                future.cancel()
     return result
 
 
+def _copy_one(storage, local: LocalFile) -> None:
+    import mimetypes
+
+    extra = dict(storage.get_object_parameters(local.name))
+    extra.setdefault(
+        "ContentType", mimetypes.guess_type(local.name)[0] or "application/octet-stream"
+    )
+    _upload(storage, key=_bucket_key(storage, local.name), local=local, extra=extra)
+
+
 def _upload(storage, *, key: str, local: LocalFile, extra: dict) -> None:
-    obj = storage.bucket.Object(key)
+    # storage.connection is per thread (django-storages keeps it in a threading.local), so is
+    # its client: boto3 resources must not be shared between threads.
+    client = storage.connection.meta.client
     with local.path.open("rb") as handle:
         if local.size <= COPY_IN_MEMORY_MAX:
             # The whole file read first: a file that fails half-way is never PUT at all.
             data = handle.read()
-            obj.put(Body=data, **extra)
+            client.put_object(Bucket=storage.bucket_name, Key=key, Body=data, **extra)
         else:
-            obj.upload_fileobj(handle, ExtraArgs=extra)
+            client.upload_fileobj(handle, storage.bucket_name, key, ExtraArgs=extra)

@@ -185,7 +185,15 @@ PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "var" / "
 # AWS_SECRET_ACCESS_KEY, AWS_S3_REGION_NAME, AWS_LOCATION), which every web and worker process
 # shares; the files still go out through the same views, streamed from the bucket.
 STORAGES = {
-    "default": default_storage_config(env, private_media_root=PRIVATE_MEDIA_ROOT),
+    "default": default_storage_config(
+        private_media_root=PRIVATE_MEDIA_ROOT,
+        bucket=env("AWS_STORAGE_BUCKET_NAME", default=""),
+        endpoint_url=env("AWS_S3_ENDPOINT_URL", default=""),
+        access_key=env("AWS_ACCESS_KEY_ID", default=""),
+        secret_key=env("AWS_SECRET_ACCESS_KEY", default=""),
+        region=env("AWS_S3_REGION_NAME", default=""),
+        location=env("AWS_LOCATION", default=""),
+    ),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 FILE_UPLOAD_PERMISSIONS = 0o640

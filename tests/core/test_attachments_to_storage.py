@@ -86,7 +86,7 @@ def test_an_interrupted_run_is_resumed(source, s3_server, s3_bucket, monkeypatch
 
     monkeypatch.setattr(core_storage, "_upload", upload_then_fail)
     with pytest.raises(ConnectionError):
-        run("--source", str(source))
+        run("--source", str(source), "--jobs", "1")
     # What was copied is whole; what was not is absent, never half-written.
     assert s3_server.keys(s3_bucket) == sorted(done)
 
@@ -150,6 +150,16 @@ def test_refused_when_the_endpoint_does_not_answer(source, s3_server, settings):
     settings.STORAGES = {**settings.STORAGES, "default": config}
     with pytest.raises(CommandError, match="cannot be reached"):
         run("--source", str(source))
+
+
+def test_many_files_go_up_side_by_side(tmp_path, s3_server, s3_bucket):
+    source = tmp_path / "many"
+    for index in range(40):
+        (source / f"{index % 3}").mkdir(parents=True, exist_ok=True)
+        (source / f"{index % 3}" / f"f{index}.log").write_bytes(b"x" * index)
+    assert "40 files" in run("--source", str(source), "--jobs", "8")
+    assert len(s3_server.keys(s3_bucket)) == 40
+    assert "0 files" in run("--source", str(source), "--jobs", "8")
 
 
 def test_refused_when_the_source_is_missing(tmp_path, s3_bucket):

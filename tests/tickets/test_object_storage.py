@@ -282,6 +282,7 @@ def test_no_page_names_the_bucket(
     pages = [
         customer_client.get(reverse("tickets:detail", args=[ticket.number])),
         staff.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])),
+        staff.get(reverse("admin:tickets_attachment_change", args=[ticket.attachments.get().pk])),
     ]
     for page in pages:
         assert page.status_code == 200

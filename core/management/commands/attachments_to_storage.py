@@ -30,6 +30,12 @@ class Command(BaseCommand):
             help="list what would be copied, write nothing",
         )
         parser.add_argument(
+            "--jobs",
+            type=int,
+            default=4,
+            help="files uploaded at once (default: 4)",
+        )
+        parser.add_argument(
             "--no-progress",
             action="store_true",
             help="no progress bar (it is shown when the standard error is a terminal)",
@@ -42,6 +48,8 @@ class Command(BaseCommand):
         if not source.is_dir():
             raise CommandError(f"The source folder {source} does not exist.")
         dry_run = options["dry_run"]
+        if options["jobs"] < 1:
+            raise CommandError("--jobs must be at least 1.")
         verbosity = options["verbosity"]
         total = sum(local.size for local in local_files(source))
         # tqdm turns itself off (disable=None) when the standard error is not a terminal.
@@ -58,7 +66,11 @@ class Command(BaseCommand):
 
             try:
                 result = attachments_copy_to_storage(
-                    source=source, storage=default_storage, dry_run=dry_run, on_file=on_file
+                    source=source,
+                    storage=default_storage,
+                    dry_run=dry_run,
+                    jobs=options["jobs"],
+                    on_file=on_file,
                 )
             except StorageUnavailableError as exc:
                 raise CommandError(str(exc)) from exc
