@@ -28,14 +28,16 @@ node_modules/.installed: package.json package-lock.json
 # gettext compiles the translations; Chromium (Debian's, not Playwright's download) drives the
 # browser tests and screenshots; nginx is the buffering proxy the production tests put in front of
 # gunicorn; redis-server is started and stopped by the outage tests; Dovecot (dovecot-imapd) is
-# the real IMAP server the inbound-mail tests start (tests/mailserver.py); npm installs axe-core
-# for the browser journeys. Installed with apt when missing and we may.
+# the real IMAP server the inbound-mail tests start (tests/mailserver.py); PgBouncer is the
+# transaction-mode pooler the two-web-processes test puts in front of PostgreSQL; npm installs
+# axe-core for the browser journeys. Installed with apt when missing and we may.
 system-deps:
 	@missing=""; \
 	command -v msgfmt >/dev/null && command -v envsubst >/dev/null || missing="$$missing gettext"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/pgbouncer ] || missing="$$missing pgbouncer"; \
 	[ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] || missing="$$missing dovecot-imapd"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
@@ -58,6 +60,8 @@ env:
 	print("DJANGO_SECRET_KEY=" + secrets.token_urlsafe(50)); \
 	print("REMOTE_ACCESS_KEYS=" + base64.urlsafe_b64encode(os.urandom(32)).decode()); \
 	print("POSTGRES_PASSWORD=" + secrets.token_urlsafe(24)); \
+	print("MINIO_ROOT_USER=portal-" + secrets.token_hex(4)); \
+	print("MINIO_ROOT_PASSWORD=" + secrets.token_urlsafe(24)); \
 	print("DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1")' > .env
 	@chmod 600 .env
 	@echo "Wrote .env with fresh secrets; docker compose up reads it."

@@ -1,5 +1,6 @@
 """Production settings pass the deployment checklist, and refuse to start with any gap."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -81,3 +82,53 @@ def test_manage_py_keeps_the_local_default():
     result = run_python("manage.py", "shell", "--no-imports", "-c", code, env={})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["config.settings.local", "True"]
+
+
+SHOW_DATABASE = (
+    "import json; from django.conf import settings; db = settings.DATABASES['default'];"
+    " print(json.dumps({k: db.get(k) for k in"
+    " ('CONN_MAX_AGE', 'DISABLE_SERVER_SIDE_CURSORS', 'OPTIONS')}))"
+)
+
+
+def test_transaction_pooling_drops_what_outlives_a_transaction():
+    # Behind PgBouncer in transaction mode: no persistent connection, no server-side cursor,
+    # no prepared statement (psycopg 3 prepares none when prepare_threshold is None).
+    env = {**PRODUCTION_ENV, "DATABASE_TRANSACTION_POOLING": "true", "DATABASE_CONN_MAX_AGE": "60"}
+    result = run_python("manage.py", "shell", "-c", SHOW_DATABASE, env=env)
+    assert result.returncode == 0, result.stderr
+    database = json.loads(result.stdout.splitlines()[-1])
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert "prepare_threshold" in database["OPTIONS"]
+    assert database["OPTIONS"]["prepare_threshold"] is None
+
+
+def test_without_transaction_pooling_connections_persist_and_statements_are_prepared():
+    result = run_python("manage.py", "shell", "-c", SHOW_DATABASE, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    database = json.loads(result.stdout.splitlines()[-1])
+    assert database["CONN_MAX_AGE"] == 60
+    assert not database["DISABLE_SERVER_SIDE_CURSORS"]
+    assert "prepare_threshold" not in (database["OPTIONS"] or {})
+
+
+def test_transaction_pooling_passes_the_deployment_checklist():
+    env = {**PRODUCTION_ENV, "DATABASE_TRANSACTION_POOLING": "true"}
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_beat_runs_the_exactly_once_scheduler():
+    code = (
+        "from config.celery_app import app; app.loader.import_default_modules();"
+        " print(app.conf.beat_scheduler, app.conf.redbeat_redis_url,"
+        " app.conf.redbeat_lock_timeout)"
+    )
+    result = run_python("-c", code, env={**PRODUCTION_ENV, "BEAT_LOCK_TIMEOUT": "45"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == [
+        "core.beat:ExactlyOnceScheduler",
+        PRODUCTION_ENV["REDIS_URL"],
+        "45",
+    ]

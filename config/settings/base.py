@@ -85,6 +85,25 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Behind PgBouncer in transaction mode a server connection serves this process for one
+# transaction only, then another client: nothing may outlive a transaction on it. No persistent
+# connections (PgBouncer keeps them), no server-side cursors (a cursor lives on one server
+# connection, across transactions when iterating), no prepared statements (psycopg 3 prepares a
+# query it has run a few times, on a server connection the next transaction may not get).
+DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+
+
+def transaction_pooling(database: dict) -> dict:
+    """Make a database setting safe behind a transaction-mode pooler (PgBouncer)."""
+    database["CONN_MAX_AGE"] = 0
+    database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return database
+
+
+if DATABASE_TRANSACTION_POOLING:
+    transaction_pooling(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Accounts -------------------------------------------------------------------------------------
@@ -300,6 +319,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
+# Beat exactly once (core.beat, on RedBeat): any number of `celery beat` may run, only the one
+# holding a lock in Redis sends; the schedule and each task's last run live in Redis too, so
+# another beat takes over within BEAT_LOCK_TIMEOUT seconds of the holder's death, on time.
+BEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT", default=30)
+CELERY_BEAT_SCHEDULER = "core.beat:ExactlyOnceScheduler"
+CELERY_REDBEAT_REDIS_URL = REDIS_URL or CELERY_BROKER_URL
+CELERY_REDBEAT_KEY_PREFIX = "portal:beat"
+CELERY_REDBEAT_LOCK_TIMEOUT = BEAT_LOCK_TIMEOUT
+CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# The holder renews the lock on each tick, and a standby tries for it as often.
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, BEAT_LOCK_TIMEOUT // 5)
 # Temporary SMTP failures (4xx, connection errors): exponential back-off, then give up.
 NOTIFICATIONS_RETRY_BACKOFF = env.float("NOTIFICATIONS_RETRY_BACKOFF", default=30.0)
 NOTIFICATIONS_RETRY_BACKOFF_MAX = env.float("NOTIFICATIONS_RETRY_BACKOFF_MAX", default=900.0)

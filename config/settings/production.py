@@ -8,7 +8,7 @@ every request. The process refuses to start instead, naming the variable.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
-from .base import env
+from .base import DATABASE_TRANSACTION_POOLING, env, transaction_pooling
 
 
 def required(name: str) -> str:
@@ -41,6 +41,8 @@ DATABASES = {"default": env.db_url_config(required("DATABASE_URL"))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASE_TRANSACTION_POOLING:
+    transaction_pooling(DATABASES["default"])
 REDIS_URL = required("REDIS_URL")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = False

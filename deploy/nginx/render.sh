@@ -12,7 +12,9 @@
 #                            the same variables the Django settings read; the body size limit
 #                            is derived from them (see below)
 #   NGINX_LISTEN [80]        address:port or port nginx listens on
-#   NGINX_UPSTREAM [web:8000]  gunicorn's host:port
+#   NGINX_UPSTREAM [web:8000]  gunicorn's host:port, or several separated by commas (web-1:8000,
+#                            web-2:8000): nginx spreads the requests over them (round robin)
+#                            and leaves one that refuses connections alone for a while
 #   NGINX_CLIENT_TIMEOUT [15]  seconds a client may stay silent while sending or receiving
 #   NGINX_BEHIND_TLS_PROXY [false]  true when a TLS-terminating proxy stands in front of nginx:
 #                            its X-Forwarded-Proto is passed on (and set AXES_PROXY_COUNT=2);
@@ -61,6 +63,13 @@ for name in NGINX_LISTEN NGINX_UPSTREAM NGINX_USER NGINX_WORKER_PROCESSES NGINX_
         *[\ \;\{\}\$\'\"]* | *"$(printf '\t')"*) fail "$name must be one word without ; { } \$ or quotes, not '$value'" ;;
     esac
 done
+# One `server` line per gunicorn of the comma-separated list.
+NGINX_UPSTREAM_SERVERS=""
+for server in $(echo "$NGINX_UPSTREAM" | tr ',' ' '); do
+    NGINX_UPSTREAM_SERVERS="${NGINX_UPSTREAM_SERVERS}server $server max_fails=1 fail_timeout=10s;
+        "
+done
+[ -n "$NGINX_UPSTREAM_SERVERS" ] || fail "NGINX_UPSTREAM must name at least one host:port, not '$NGINX_UPSTREAM'"
 case $NGINX_STATE_DIR in
     /*) ;;
     *) fail "NGINX_STATE_DIR must be an absolute path, not '$NGINX_STATE_DIR'" ;;
@@ -86,12 +95,13 @@ out=$(cd "$1" && pwd)
 NGINX_ERROR_PAGES="$out/errors"
 
 export ATTACHMENT_MAX_SIZE_MB ATTACHMENT_MAX_COUNT NGINX_BODY_LIMIT_MB NGINX_CLIENT_MAX_BODY_SIZE \
-    NGINX_LISTEN NGINX_UPSTREAM NGINX_USER NGINX_WORKER_PROCESSES NGINX_STATE_DIR \
-    NGINX_ACCESS_LOG NGINX_ERROR_LOG NGINX_CLIENT_TIMEOUT NGINX_FORWARDED_PROTO NGINX_ERROR_PAGES
+    NGINX_LISTEN NGINX_UPSTREAM NGINX_UPSTREAM_SERVERS NGINX_USER NGINX_WORKER_PROCESSES \
+    NGINX_STATE_DIR NGINX_ACCESS_LOG NGINX_ERROR_LOG NGINX_CLIENT_TIMEOUT NGINX_FORWARDED_PROTO \
+    NGINX_ERROR_PAGES
 
 # Only these are substituted: nginx's own $variables pass through untouched.
 variables='${ATTACHMENT_MAX_SIZE_MB} ${ATTACHMENT_MAX_COUNT} ${NGINX_BODY_LIMIT_MB}
-${NGINX_CLIENT_MAX_BODY_SIZE} ${NGINX_LISTEN} ${NGINX_UPSTREAM} ${NGINX_USER}
+${NGINX_CLIENT_MAX_BODY_SIZE} ${NGINX_LISTEN} ${NGINX_UPSTREAM_SERVERS} ${NGINX_USER}
 ${NGINX_WORKER_PROCESSES} ${NGINX_STATE_DIR} ${NGINX_ACCESS_LOG} ${NGINX_ERROR_LOG}
 ${NGINX_CLIENT_TIMEOUT} ${NGINX_FORWARDED_PROTO} ${NGINX_ERROR_PAGES}'
 

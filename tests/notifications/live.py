@@ -366,6 +366,8 @@ def worker_env(*, database_url: str, broker_url: str, smtp_url: str, **extra: st
             "NOTIFICATIONS_RETRY_BACKOFF_MAX": "2",
             "NOTIFICATIONS_SWEEP_INTERVAL": "1",
             "NOTIFICATIONS_SWEEP_GRACE": "2",
+            # A killed worker's embedded beat holds the beat lock this long; its heir then sweeps.
+            "BEAT_LOCK_TIMEOUT": "3",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
