@@ -1,8 +1,9 @@
 """A workshop's owner invites a colleague, who joins from the e-mail's link, opens a ticket and
 sees only their own; the owner follows it, lets the colleague see everything, then removes them.
 
-Runs in English and Italian, at 1280 and 390 px; every stop is photographed and checked
-(tests/browser/conftest.py): nothing wider than the window, no English left in Italian, axe-core.
+Runs in English, Italian and French, at 1280 and 390 px; every stop is photographed and checked
+(tests/browser/conftest.py): nothing wider than the window, no English left in Italian or
+French, axe-core.
 """
 
 import re
@@ -21,7 +22,7 @@ from tickets.models import Ticket
 
 pytestmark = pytest.mark.browser
 
-LANGUAGES = ("en", "it")
+LANGUAGES = ("en", "it", "fr")
 WIDTHS = ("1280", "390")
 COLLEAGUE = "marco.bianchi@officina-rossi.example"
 COLLEAGUE_PASSWORD = "Gearbox-Tuesday-1987"
