@@ -244,6 +244,26 @@ def any_storage(request, _private_media):
     return ""
 
 
+def assert_private_download(response, *, filename_star: str, content_type: str) -> None:
+    """A stored file sent as a download that no browser renders, sniffs or caches for others."""
+    assert response.status_code == 200  # served by the portal, never redirected elsewhere
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert f"filename*=utf-8''{filename_star}" in disposition
+    assert response["Content-Type"] == content_type
+    assert response["X-Content-Type-Options"] == "nosniff"
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'none'" in csp
+    assert "sandbox" in csp
+    assert "private" in response["Cache-Control"]
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run what a write defers to commit: e-mails, enqueued tasks (Celery is eager here)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 @pytest.fixture
 def terms(db):
     """Terms in force since long before any instant a test travels to."""

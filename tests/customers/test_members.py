@@ -45,12 +45,6 @@ def _portal_url(settings):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run what a write defers to commit (the invitation's and the updates' e-mails)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def owner(client, customer):
     """The workshop's owner, logged in on the default test client."""
     client.force_login(customer.user)

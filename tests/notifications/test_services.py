@@ -36,12 +36,6 @@ def _portal_url(settings):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run what an update defers to commit (enqueueing; Celery is eager in the tests)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def submitted_ticket(customer, unit, terms, service_open, on_commit):
     """A ticket submitted through the service, its receipt sent and cleared from the outbox."""
     with on_commit():

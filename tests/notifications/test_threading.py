@@ -15,11 +15,6 @@ INBOUND = "support@example.com"
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def inbound(settings):
     settings.INBOUND_REPLY_ADDRESS = INBOUND
     settings.SECRET_KEY_FALLBACKS = []

@@ -8,11 +8,6 @@ from tickets.models import Ticket
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def answered(customer, unit, terms, service_open, operator, on_commit):
     """A ticket the operator answered: the customer holds an e-mail about it."""
     with on_commit():

@@ -8,7 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from tests.conftest import make_image, stored_files, ticket_post_data, ticket_submit
+from tests.conftest import (
+    assert_private_download,
+    make_image,
+    stored_files,
+    ticket_post_data,
+    ticket_submit,
+)
 from tickets.models import Attachment
 from tickets.uploads import clean_upload
 
@@ -248,16 +254,11 @@ def test_download_headers(customer_client, customer, unit, terms):
     )
     attachment = ticket.attachments.get()
     response = customer_client.get(reverse("tickets:attachment", args=[attachment.pk]))
-    assert response.status_code == 200
-    disposition = response["Content-Disposition"]
-    assert disposition.startswith("attachment;")
-    assert "filename*=utf-8''schermata%20%C3%A8%20%E2%80%9C1%E2%80%9D.png" in disposition
-    assert response["Content-Type"] == "image/png"
-    assert response["X-Content-Type-Options"] == "nosniff"
-    csp = response["Content-Security-Policy"]
-    assert "default-src 'none'" in csp
-    assert "sandbox" in csp
-    assert "private" in response["Cache-Control"]
+    assert_private_download(
+        response,
+        filename_star="schermata%20%C3%A8%20%E2%80%9C1%E2%80%9D.png",
+        content_type="image/png",
+    )
     thumb = customer_client.get(reverse("tickets:attachment-thumbnail", args=[attachment.pk]))
     assert thumb["Content-Type"] == "image/jpeg"
     assert thumb["X-Content-Type-Options"] == "nosniff"
