@@ -38,7 +38,11 @@ from django.core.files import File  # noqa: E402
 from django.core.files.storage import FileSystemStorage  # noqa: E402
 from storages.backends.s3 import S3Storage  # noqa: E402
 
-from core.storage import attachments_copy_to_storage, stored_file_open  # noqa: E402
+from core.storage import (  # noqa: E402
+    attachments_copy_to_storage,
+    local_files,
+    stored_file_open,
+)
 from tests.s3server import S3Server, S3ServerError, moto_missing  # noqa: E402
 
 BLOCK = 4096  # FileResponse.block_size: what the first chunk of a download is
@@ -118,10 +122,14 @@ def main() -> None:
                 copy_bucket = server.create_bucket(f"bench-copy-{jobs}-{round_number}")
                 target = S3Storage(**server.storage_config(copy_bucket)["OPTIONS"])
                 started = time.perf_counter()
-                first = attachments_copy_to_storage(source=source, storage=target, jobs=jobs)
+                first = attachments_copy_to_storage(
+                    files=local_files(source), storage=target, jobs=jobs
+                )
                 first_runs.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                second = attachments_copy_to_storage(source=source, storage=target, jobs=jobs)
+                second = attachments_copy_to_storage(
+                    files=local_files(source), storage=target, jobs=jobs
+                )
                 second_runs.append(time.perf_counter() - started)
                 assert (first.copied, second.copied) == (args.files, 0)
                 assert second.skipped == args.files

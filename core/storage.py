@@ -100,30 +100,6 @@ class StoredFile:
     size: int | None
 
 
-class _BodyStream(io.RawIOBase):
-    """An S3 object's body as a plain readable stream that FileResponse sends chunk by chunk."""
-
-    def __init__(self, body):
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        return self._body.read(None if size is None or size < 0 else size)
-
-    def readinto(self, buffer) -> int:
-        data = self._body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._body.close()
-        finally:
-            super().close()
-
-
 def stored_file_open(field_file) -> StoredFile:
     """Open a stored file to stream it out; FileNotFoundError when the storage has no such file.
 
@@ -137,18 +113,17 @@ def stored_file_open(field_file) -> StoredFile:
         return StoredFile(stream=stream, size=None)
     from botocore.exceptions import ClientError
 
-    # Opening for reading asks S3 for the object's metadata and raises FileNotFoundError when
-    # the object is missing; the body is then read straight from the GET's stream.
-    opened = storage.open(field_file.name, "rb")
+    # One GET, whose body is streamed as it arrives; a missing object is its error, not a
+    # separate HEAD first (storage.open would send one, then copy the body to a temporary file).
     try:
-        response = opened.obj.get()
+        response = storage.connection.meta.client.get_object(
+            Bucket=storage.bucket_name, Key=_bucket_key(storage, field_file.name)
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
             raise FileNotFoundError(f"File does not exist: {field_file.name}") from exc
         raise
-    finally:
-        opened.close()
-    return StoredFile(stream=_BodyStream(response["Body"]), size=response.get("ContentLength"))
+    return StoredFile(stream=response["Body"], size=response.get("ContentLength"))
 
 
 def stored_file_response(field_file, **kwargs):
@@ -245,9 +220,9 @@ def bucket_sizes(storage) -> dict[str, int]:
 
 
 def attachments_copy_to_storage(
-    *, source: Path, storage, dry_run: bool = False, jobs: int = 4, on_file=None
+    *, files: list[LocalFile], storage, dry_run: bool = False, jobs: int = 4, on_file=None
 ) -> CopyResult:
-    """Copy the local files missing from the bucket (or of another size) to the same names.
+    """Copy the local `files` (local_files) missing from the bucket, or of another size, there.
 
     Idempotent and resumable: what is already there with the same size is skipped, so a run cut
     short is finished by the next one. Local files are only read. `jobs` files go up at once
@@ -271,7 +246,7 @@ def attachments_copy_to_storage(
             on_file(local, copied)
 
     missing = []
-    for local in local_files(source):
+    for local in files:
         if present.get(_bucket_key(storage, local.name)) == local.size:
             done(local, False)
         elif dry_run:

@@ -51,7 +51,8 @@ class Command(BaseCommand):
         if options["jobs"] < 1:
             raise CommandError("--jobs must be at least 1.")
         verbosity = options["verbosity"]
-        total = sum(local.size for local in local_files(source))
+        files = local_files(source)
+        total = sum(local.size for local in files)
         # tqdm turns itself off (disable=None) when the standard error is not a terminal.
         disable = True if options["no_progress"] or verbosity == 0 else None
         with tqdm(
@@ -66,7 +67,7 @@ class Command(BaseCommand):
 
             try:
                 result = attachments_copy_to_storage(
-                    source=source,
+                    files=files,
                     storage=default_storage,
                     dry_run=dry_run,
                     jobs=options["jobs"],
