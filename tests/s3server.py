@@ -10,17 +10,17 @@ memory and are gone when it stops.
 """
 
 import contextlib
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 from core.storage import s3_storage_config
+from tests.notifications.live import ManagedProcess, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = BASE_DIR / ".venv" / "bin"
@@ -52,30 +52,21 @@ def moto_missing() -> str:
     return ""
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class S3ServerError(RuntimeError):
     """moto's server did not start or did not answer."""
 
 
-class S3Server:
+class S3Server(ManagedProcess):
     """A moto S3 server in a subprocess on a port of its own; `stop()` ends it for sure."""
 
     access_key = "s3-test-access-key"
     secret_key = "s3-test-secret-key"  # moto accepts any keys
     region = "us-east-1"
 
-    def __init__(self, *, start_timeout: float = 30.0):
+    def __init__(self, *, log_path: Path | None = None, start_timeout: float = 30.0):
+        super().__init__(log_path=log_path or Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log")
         self.start_timeout = start_timeout
         self.port: int | None = None
-        self.process: subprocess.Popen | None = None
-        self._log = None
 
     @property
     def endpoint_url(self) -> str:
@@ -83,47 +74,18 @@ class S3Server:
             raise S3ServerError("the S3 server is not started")
         return f"http://127.0.0.1:{self.port}"
 
-    # Life cycle ------------------------------------------------------------------------------
-
     def start(self) -> "S3Server":
         command = moto_command()
         if command is None:
             raise S3ServerError(moto_missing())
-        # A port found free may be taken before the server binds it: try another a few times.
-        last_error = ""
-        for _attempt in range(3):
-            self.port = _free_port()
-            self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
-            self.process = subprocess.Popen(
-                [*command, "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            try:
-                self._wait_until_ready()
-                return self
-            except S3ServerError as exc:
-                last_error = str(exc)
-                self.stop()
-        raise S3ServerError(last_error)
-
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            if self.process.poll() is not None:
-                raise S3ServerError(
-                    f"moto's server exited with {self.process.returncode}:\n{self.log()}"
-                )
-            if self.answers():
-                return
-            if time.monotonic() > deadline:
-                raise S3ServerError(
-                    f"moto's server did not answer on {self.endpoint_url} within "
-                    f"{self.start_timeout}s:\n{self.log()}"
-                )
-            time.sleep(0.1)
+        self.port = free_port()
+        self.spawn([*command, "-H", "127.0.0.1", "-p", str(self.port)], env=dict(os.environ))
+        try:
+            self.wait_ready(self.answers, timeout=self.start_timeout, what="moto's S3 server")
+        except AssertionError as exc:
+            self.stop()
+            raise S3ServerError(str(exc)) from exc
+        return self
 
     def answers(self) -> bool:
         """Whether the server answers HTTP (any status: an S3 error is an answer)."""
@@ -136,32 +98,6 @@ class S3Server:
             return True
         except OSError:
             return False
-
-    def log(self) -> str:
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=10)
-            self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> "S3Server":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # Buckets ---------------------------------------------------------------------------------
 

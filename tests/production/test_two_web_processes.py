@@ -34,11 +34,6 @@ TAKES = 32  # take-next presses, split across both processes: the last find the 
 CHANGE_PAGE = re.compile(r"/admin/tickets/ticket/(\d+)/change/$")
 
 
-def shared_storage_env(s3_server, bucket: str) -> dict:
-    """Where both processes keep the attachments: one private bucket of moto's S3 server."""
-    return s3_server.env(bucket)
-
-
 @pytest.fixture
 def two_webs(live_database, machine_redis, s3_server, s3_bucket, tmp_path, run_process):
     """Start two gunicorns with one environment; `database_url` may point them at a pooler."""
@@ -53,7 +48,8 @@ def two_webs(live_database, machine_redis, s3_server, s3_bucket, tmp_path, run_p
             # The calendar is tested elsewhere: keep the service open whatever the hour and day.
             HOLIDAYS_COUNTRY="",
             SERVICE_GATE_OUTSIDE_HOURS="false",
-            **shared_storage_env(s3_server, s3_bucket),
+            # The attachments: one private bucket of moto's S3 server, shared by both.
+            **s3_server.env(s3_bucket),
             **extra,
         )
         return [
